@@ -1,0 +1,203 @@
+//! Why a request was refused, and the response that says so: RFC 6750 `WWW-Authenticate` and a
+//! small JSON body over HTTP, a gRPC status for gRPC calls.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+/// Why a request carried no acceptable token.
+///
+/// `status()` and the RFC 6750 error code follow from the variant; [`JwtLayer::on_error`]
+/// replaces the default response.
+///
+/// [`JwtLayer::on_error`]: crate::JwtLayer::on_error
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No `Authorization: Bearer` credentials at all (401, no error code).
+    MissingToken,
+    /// The `Authorization` header is malformed or repeated (400 `invalid_request`).
+    InvalidRequest,
+    /// The token is longer than the configured maximum; it was not decoded.
+    TooLong {
+        /// The token's length in bytes.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// Not a compact JWS of three base64url parts with a JSON header and payload.
+    Malformed,
+    /// The header's `alg` is `none`, unknown, or not the algorithm of the key.
+    DisallowedAlgorithm,
+    /// The header lists `crit` extensions, none of which this crate implements (RFC 7515 §4.1.11).
+    UnsupportedCriticalHeader,
+    /// The header's `kid` names no configured key.
+    UnknownKey,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// The payload is not a JSON object of the expected shape (a registered claim of the wrong
+    /// JSON type, a repeated claim, or claims that do not deserialize into the app's type).
+    InvalidClaims,
+    /// `exp` has passed (leeway included).
+    Expired,
+    /// `nbf` is still ahead (leeway included).
+    NotYetValid,
+    /// A required claim is absent.
+    MissingClaim(String),
+    /// `iss` is not an accepted issuer.
+    InvalidIssuer,
+    /// No `aud` value is an accepted audience.
+    InvalidAudience,
+    /// `sub` is not the expected subject.
+    InvalidSubject,
+    /// The token type (`typ` header or type claim) is not the expected one, e.g. a refresh
+    /// token sent where an access token belongs.
+    WrongTokenType,
+}
+
+impl AuthError {
+    /// The HTTP status of the default response: 400, 401 or (later kinds) 403/503.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The RFC 6750 error code, `None` when the request had no credentials at all.
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            Self::MissingToken => None,
+            Self::InvalidRequest => Some("invalid_request"),
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// A short, fixed description safe to send to the client (never token contents or
+    /// library error text).
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::MissingToken => "no bearer token",
+            Self::InvalidRequest => "malformed or repeated Authorization header",
+            Self::TooLong { .. } => "token too long",
+            Self::Malformed => "malformed token",
+            Self::DisallowedAlgorithm => "algorithm not allowed",
+            Self::UnsupportedCriticalHeader => "unsupported critical header",
+            Self::UnknownKey => "unknown signing key",
+            Self::InvalidSignature => "invalid signature",
+            Self::InvalidClaims => "invalid claims",
+            Self::Expired => "token expired",
+            Self::NotYetValid => "token not yet valid",
+            Self::MissingClaim(_) => "missing required claim",
+            Self::InvalidIssuer => "invalid issuer",
+            Self::InvalidAudience => "invalid audience",
+            Self::InvalidSubject => "invalid subject",
+            Self::WrongTokenType => "wrong token type",
+        }
+    }
+
+    /// The gRPC status code used for gRPC requests: 3 INVALID_ARGUMENT for a malformed request,
+    /// 16 UNAUTHENTICATED otherwise.
+    pub fn grpc_code(&self) -> u8 {
+        match self.status() {
+            StatusCode::BAD_REQUEST => 3,
+            _ => 16,
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge (RFC 6750 §3) for this error.
+    ///
+    /// ```
+    /// use tower_jwt_auth::AuthError;
+    ///
+    /// assert_eq!(AuthError::MissingToken.www_authenticate(Some("api")), r#"Bearer realm="api""#);
+    /// assert_eq!(
+    ///     AuthError::Expired.www_authenticate(None),
+    ///     r#"Bearer error="invalid_token", error_description="token expired""#
+    /// );
+    /// ```
+    pub fn www_authenticate(&self, realm: Option<&str>) -> HeaderValue {
+        let mut params = Vec::with_capacity(3);
+        if let Some(realm) = realm {
+            params.push(format!("realm=\"{}\"", quoted(realm)));
+        }
+        if let Some(code) = self.error_code() {
+            params.push(format!("error=\"{code}\""));
+            params.push(format!("error_description=\"{}\"", self.description()));
+        }
+        let value = if params.is_empty() {
+            "Bearer".to_owned()
+        } else {
+            format!("Bearer {}", params.join(", "))
+        };
+        HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    }
+
+    /// The default HTTP response: the status, `WWW-Authenticate`, and a JSON body
+    /// `{"error": ..., "error_description": ...}`.
+    pub fn to_response(&self, realm: Option<&str>) -> Response<Bytes> {
+        let body = serde_json::json!({
+            "error": self.error_code().unwrap_or("unauthorized"),
+            "error_description": self.description(),
+        });
+        let mut response = Response::new(Bytes::from(body.to_string()));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(WWW_AUTHENTICATE, self.www_authenticate(realm));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+
+    /// The gRPC response: HTTP 200 with `grpc-status` and `grpc-message` (a trailers-only
+    /// response, as gRPC servers send for a call refused before it ran).
+    pub fn to_grpc_response(&self) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::new());
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(
+            "grpc-status",
+            HeaderValue::from(u16::from(self.grpc_code())),
+        );
+        // Descriptions are fixed ASCII without '%', so they need no percent-encoding.
+        headers.insert("grpc-message", HeaderValue::from_static(self.description()));
+        response
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLong { len, max } => {
+                write!(f, "token of {len} bytes exceeds the {max}-byte limit")
+            }
+            Self::MissingClaim(claim) => write!(f, "required claim `{claim}` is missing"),
+            other => f.write_str(other.description()),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// Whether the request is a gRPC call, which must be answered with a gRPC status.
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// Escapes a value for an RFC 7230 quoted-string, dropping what a header cannot carry.
+fn quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value
+        .chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control())
+    {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

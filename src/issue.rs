@@ -1,0 +1,247 @@
+//! Minting tokens: [`TokenIssuer`] signs the app's claims with the right header and fills the
+//! registered claims (`iat`, `exp`, `jti`, `iss`, `aud`, the token type).
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::Header;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::clock::Clock;
+use crate::key::SigningKey;
+use crate::verify::{TokenType, TypeRule};
+
+/// Why a token could not be minted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// The claims do not serialize to a JSON object.
+    ClaimsNotAnObject,
+    /// Serializing the claims failed.
+    Serialize(serde_json::Error),
+    /// Signing failed (the key does not fit its algorithm).
+    Sign(jsonwebtoken::errors::Error),
+    /// The system's random number generator failed (for `jti`).
+    Random,
+}
+
+impl fmt::Display for IssueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ClaimsNotAnObject => f.write_str("claims must serialize to a JSON object"),
+            Self::Serialize(e) => write!(f, "claims could not be serialized: {e}"),
+            Self::Sign(e) => write!(f, "token could not be signed: {e}"),
+            Self::Random => f.write_str("the system random number generator failed"),
+        }
+    }
+}
+
+impl std::error::Error for IssueError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Serialize(e) => Some(e),
+            Self::Sign(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A signed token and what the caller needs to hand it out.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IssuedToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Its `jti`.
+    pub jti: String,
+    /// Its `iat`, in seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// Its `exp`, in seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+impl IssuedToken {
+    /// Seconds from `iat` to `exp` (the OAuth `expires_in`).
+    pub fn expires_in(&self) -> u64 {
+        self.expires_at.saturating_sub(self.issued_at)
+    }
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token is a credential: never print it.
+        f.debug_struct("IssuedToken")
+            .field("jti", &self.jti)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs tokens: the app's claims plus `iat`, `exp` (default lifetime 15 minutes), a random
+/// `jti`, and the configured `iss`, `aud` and token type. Claims the app sets itself are kept.
+///
+/// ```
+/// use std::time::Duration;
+/// use serde::Serialize;
+/// use tower_jwt_auth::{SigningKey, TokenIssuer, TokenType};
+///
+/// #[derive(Serialize)]
+/// struct Claims<'a> { sub: &'a str }
+///
+/// let access = TokenIssuer::new(SigningKey::hs256(b"an HS256 secret of at least 32 bytes!")?)
+///     .ttl(Duration::from_secs(15 * 60))
+///     .token_type(TokenType::claim("type", "access"));
+/// let issued = access.issue(&Claims { sub: "1" })?;
+/// assert_eq!(issued.expires_in(), 900);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct TokenIssuer {
+    key: SigningKey,
+    ttl: Duration,
+    issuer: Option<String>,
+    audience: Vec<String>,
+    token_type: Option<TokenType>,
+    clock: Clock,
+}
+
+impl TokenIssuer {
+    /// An issuer signing with `key`, tokens valid for 15 minutes.
+    pub fn new(key: SigningKey) -> Self {
+        Self {
+            key,
+            ttl: Duration::from_secs(15 * 60),
+            issuer: None,
+            audience: Vec::new(),
+            token_type: None,
+            clock: Clock::system(),
+        }
+    }
+
+    /// Lifetime of each token (`exp - iat`), in whole seconds.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::SigningKey::hs256([1u8; 32]).unwrap();
+    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).ttl(std::time::Duration::from_secs(600));
+    /// ```
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The `iss` of every token.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::SigningKey::hs256([1u8; 32]).unwrap();
+    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).issuer("https://auth.example.com");
+    /// ```
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The `aud` of every token (a string for one audience, an array for several).
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::SigningKey::hs256([1u8; 32]).unwrap();
+    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).audience(["orders", "billing"]);
+    /// ```
+    pub fn audience<I: IntoIterator<Item = impl Into<String>>>(mut self, audience: I) -> Self {
+        self.audience = audience.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Marks every token with this type: the `typ` header, or the type claim.
+    ///
+    /// ```
+    /// use tower_jwt_auth::TokenType;
+    /// # let key = tower_jwt_auth::SigningKey::hs256([1u8; 32]).unwrap();
+    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).token_type(TokenType::claim("type", "refresh"));
+    /// ```
+    pub fn token_type(mut self, token_type: TokenType) -> Self {
+        self.token_type = Some(token_type);
+        self
+    }
+
+    /// The time source for `iat` and `exp` (default: the system clock).
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::SigningKey::hs256([1u8; 32]).unwrap();
+    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).clock(tower_jwt_auth::ManualClock::new(1_700_000_000));
+    /// ```
+    pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// Signs `claims` (any `Serialize` that makes a JSON object) into a token.
+    pub fn issue<T: Serialize + ?Sized>(&self, claims: &T) -> Result<IssuedToken, IssueError> {
+        let Value::Object(mut map) = serde_json::to_value(claims).map_err(IssueError::Serialize)?
+        else {
+            return Err(IssueError::ClaimsNotAnObject);
+        };
+        let now = self.clock.now();
+        let iat = read_u64(&mut map, "iat", now);
+        let exp = read_u64(&mut map, "exp", iat.saturating_add(self.ttl.as_secs()));
+        let jti = match map.get("jti") {
+            Some(Value::String(jti)) => jti.clone(),
+            _ => {
+                let jti = random_id()?;
+                map.insert("jti".into(), Value::String(jti.clone()));
+                jti
+            }
+        };
+        if let Some(iss) = &self.issuer {
+            map.entry("iss").or_insert_with(|| iss.clone().into());
+        }
+        match self.audience.as_slice() {
+            [] => {}
+            [one] => {
+                map.entry("aud").or_insert_with(|| one.clone().into());
+            }
+            many => {
+                map.entry("aud").or_insert_with(|| many.to_vec().into());
+            }
+        }
+        let mut header = Header::new(self.key.algorithm);
+        header.kid = self.key.kid.as_deref().map(str::to_owned);
+        match &self.token_type {
+            Some(TokenType(TypeRule::Header(typ))) => header.typ = Some(typ.to_string()),
+            Some(TokenType(TypeRule::Claim { name, value })) => {
+                map.entry(name.to_string())
+                    .or_insert_with(|| value.to_string().into());
+            }
+            None => {}
+        }
+        let token = jsonwebtoken::encode(&header, &map, &self.key.key).map_err(IssueError::Sign)?;
+        Ok(IssuedToken {
+            token,
+            jti,
+            issued_at: iat,
+            expires_at: exp,
+        })
+    }
+}
+
+/// The claim `name` as set by the app, or `default` inserted.
+fn read_u64(map: &mut Map<String, Value>, name: &str, default: u64) -> u64 {
+    match map.get(name).and_then(Value::as_u64) {
+        Some(v) => v,
+        None => {
+            map.insert(name.into(), default.into());
+            default
+        }
+    }
+}
+
+/// 128 random bits, base64url: a `jti` no one can guess or collide with.
+fn random_id() -> Result<String, IssueError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| IssueError::Random)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}

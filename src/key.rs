@@ -1,0 +1,322 @@
+//! Keys, each bound to the one algorithm it was made for: a token signed with any other `alg`
+//! (`none`, HS256 with a public key's bytes, RS256 against an EC key, ...) never reaches the
+//! crypto.
+
+use std::fmt;
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+
+/// Why a key could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// An HMAC secret shorter than the hash output (RFC 7518 §3.2, RFC 8725 §3.5).
+    SecretTooShort {
+        /// The algorithm the secret was meant for.
+        algorithm: Algorithm,
+        /// The secret's length in bytes.
+        len: usize,
+        /// The least length the algorithm takes.
+        min: usize,
+    },
+    /// The environment variable holding the secret is not set (or not UTF-8).
+    MissingEnv(String),
+    /// The algorithm does not fit this kind of key (an HS* algorithm for a PEM key, or an
+    /// asymmetric algorithm for a shared secret).
+    WrongAlgorithm(Algorithm),
+    /// The PEM could not be read as a key of the algorithm's family.
+    InvalidPem(Algorithm),
+    /// No crypto backend is available to jsonwebtoken in this build; see the crate docs on the
+    /// `aws_lc_rs` and `rust_crypto` features.
+    NoCryptoBackend,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SecretTooShort {
+                algorithm,
+                len,
+                min,
+            } => write!(
+                f,
+                "the {algorithm:?} secret is {len} bytes long; it must be at least {min} bytes \
+                 (generate one with `openssl rand -base64 48`)"
+            ),
+            Self::MissingEnv(var) => write!(
+                f,
+                "environment variable `{var}` is not set; set it to the HMAC secret \
+                 (e.g. `export {var}=$(openssl rand -base64 48)`)"
+            ),
+            Self::WrongAlgorithm(alg) => {
+                write!(f, "algorithm {alg:?} does not fit this kind of key")
+            }
+            Self::InvalidPem(alg) => write!(f, "the PEM is not a valid key for {alg:?}"),
+            Self::NoCryptoBackend => f.write_str(
+                "jsonwebtoken has no crypto backend: enable exactly one of the `aws_lc_rs` \
+                 or `rust_crypto` features of tower-jwt-auth",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// A key that checks signatures, and the one algorithm it accepts.
+///
+/// ```
+/// use tower_jwt_auth::VerifyingKey;
+///
+/// let key = VerifyingKey::hs256(b"an HS256 secret of at least 32 bytes!")?;
+/// assert!(VerifyingKey::hs256(b"too short").is_err());
+/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct VerifyingKey {
+    pub(crate) key: DecodingKey,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) kid: Option<Box<str>>,
+}
+
+impl VerifyingKey {
+    /// An HMAC-SHA256 shared secret (at least 32 bytes).
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        Self::hmac(secret, Algorithm::HS256)
+    }
+
+    /// An HMAC shared secret for `algorithm` (HS256, HS384 or HS512), at least as long as the
+    /// hash output.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, VerifyingKey};
+    ///
+    /// let key = VerifyingKey::hmac([7u8; 64], Algorithm::HS512)?;
+    /// assert!(VerifyingKey::hmac([7u8; 32], Algorithm::HS512).is_err());
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    pub fn hmac(secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        let secret = checked_secret(secret.as_ref(), algorithm)?;
+        Ok(Self::bound(
+            DecodingKey::from_secret(secret).map_err(|_| KeyError::WrongAlgorithm(algorithm))?,
+            algorithm,
+        ))
+    }
+
+    /// An HMAC secret read from the environment variable `var` (its UTF-8 bytes).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, KeyError, VerifyingKey};
+    ///
+    /// let err = VerifyingKey::hmac_from_env("SURELY_UNSET_VARIABLE", Algorithm::HS256).unwrap_err();
+    /// assert_eq!(err, KeyError::MissingEnv("SURELY_UNSET_VARIABLE".into()));
+    /// ```
+    pub fn hmac_from_env(var: &str, algorithm: Algorithm) -> Result<Self, KeyError> {
+        Self::hmac(secret_from_env(var)?, algorithm)
+    }
+
+    /// A public key in PEM for an asymmetric `algorithm`: RSA (`RS*`, `PS*`), EC P-256/P-384
+    /// (`ES256`, `ES384`) or Ed25519 (`EdDSA`).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, KeyError, VerifyingKey};
+    ///
+    /// let err = VerifyingKey::from_pem(b"not a pem", Algorithm::RS256).unwrap_err();
+    /// assert_eq!(err, KeyError::InvalidPem(Algorithm::RS256));
+    /// // A PEM key never verifies HMAC: that is the algorithm-confusion attack.
+    /// assert!(VerifyingKey::from_pem(b"", Algorithm::HS256).is_err());
+    /// ```
+    pub fn from_pem(pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        let pem = pem.as_ref();
+        let key = match algorithm.family() {
+            AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(pem),
+            AlgorithmFamily::Ec => DecodingKey::from_ec_pem(pem),
+            AlgorithmFamily::Ed => DecodingKey::from_ed_pem(pem),
+            AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
+        };
+        Ok(Self::bound(
+            key.map_err(|_| KeyError::InvalidPem(algorithm))?,
+            algorithm,
+        ))
+    }
+
+    /// Names this key: a token whose header carries another `kid` is refused with it.
+    ///
+    /// ```
+    /// use tower_jwt_auth::VerifyingKey;
+    ///
+    /// let key = VerifyingKey::hs256([1u8; 32])?.with_kid("2026-11");
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into().into_boxed_str());
+        self
+    }
+
+    /// The one algorithm this key accepts.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    fn bound(key: DecodingKey, algorithm: Algorithm) -> Self {
+        Self {
+            key,
+            algorithm,
+            kid: None,
+        }
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key that signs tokens, and the one algorithm it signs with.
+///
+/// ```
+/// use tower_jwt_auth::SigningKey;
+///
+/// let key = SigningKey::hs256(b"an HS256 secret of at least 32 bytes!")?;
+/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct SigningKey {
+    pub(crate) key: EncodingKey,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) kid: Option<Box<str>>,
+}
+
+impl SigningKey {
+    /// An HMAC-SHA256 shared secret (at least 32 bytes).
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        Self::hmac(secret, Algorithm::HS256)
+    }
+
+    /// An HMAC shared secret for `algorithm`, at least as long as the hash output.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, SigningKey};
+    ///
+    /// let key = SigningKey::hmac([7u8; 48], Algorithm::HS384)?;
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    pub fn hmac(secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        let secret = checked_secret(secret.as_ref(), algorithm)?;
+        let key =
+            EncodingKey::from_secret(secret).map_err(|_| KeyError::WrongAlgorithm(algorithm))?;
+        Ok(Self {
+            key,
+            algorithm,
+            kid: None,
+        })
+    }
+
+    /// An HMAC secret read from the environment variable `var`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, SigningKey};
+    ///
+    /// assert!(SigningKey::hmac_from_env("SURELY_UNSET_VARIABLE", Algorithm::HS256).is_err());
+    /// ```
+    pub fn hmac_from_env(var: &str, algorithm: Algorithm) -> Result<Self, KeyError> {
+        Self::hmac(secret_from_env(var)?, algorithm)
+    }
+
+    /// A private key in PEM (PKCS#8, or PKCS#1 for RSA) for an asymmetric `algorithm`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, SigningKey};
+    ///
+    /// assert!(SigningKey::from_pem(b"not a pem", Algorithm::ES256).is_err());
+    /// ```
+    pub fn from_pem(pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        ensure_crypto_provider()?;
+        let pem = pem.as_ref();
+        let key = match algorithm.family() {
+            AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(pem),
+            AlgorithmFamily::Ec => EncodingKey::from_ec_pem(pem),
+            AlgorithmFamily::Ed => EncodingKey::from_ed_pem(pem),
+            AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
+        };
+        let key = key.map_err(|_| KeyError::InvalidPem(algorithm))?;
+        Ok(Self {
+            key,
+            algorithm,
+            kid: None,
+        })
+    }
+
+    /// Puts `kid` in the header of every token this key signs.
+    ///
+    /// ```
+    /// use tower_jwt_auth::SigningKey;
+    ///
+    /// let key = SigningKey::hs256([1u8; 32])?.with_kid("2026-11");
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into().into_boxed_str());
+        self
+    }
+
+    /// The algorithm this key signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+fn checked_secret(secret: &[u8], algorithm: Algorithm) -> Result<&[u8], KeyError> {
+    let min = match algorithm {
+        Algorithm::HS256 => 32,
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        other => return Err(KeyError::WrongAlgorithm(other)),
+    };
+    if secret.len() < min {
+        return Err(KeyError::SecretTooShort {
+            algorithm,
+            len: secret.len(),
+            min,
+        });
+    }
+    ensure_crypto_provider()?;
+    Ok(secret)
+}
+
+fn secret_from_env(var: &str) -> Result<String, KeyError> {
+    std::env::var(var).map_err(|_| KeyError::MissingEnv(var.to_owned()))
+}
+
+/// Makes sure jsonwebtoken has a crypto provider before any key exists, so that a backend
+/// conflict brought in by another dependency (both of jsonwebtoken's backends on) never turns
+/// into a panic inside a request: this crate's own feature choice is installed explicitly.
+pub(crate) fn ensure_crypto_provider() -> Result<(), KeyError> {
+    use jsonwebtoken::crypto::CryptoProvider;
+    if CryptoProvider::try_get_default().is_some() {
+        return Ok(());
+    }
+    #[cfg(feature = "aws_lc_rs")]
+    let ours = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+    #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+    let ours = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+    // Losing a race to another installer is fine: a provider is there either way.
+    let _ = ours.install_default();
+    CryptoProvider::try_get_default()
+        .map(|_| ())
+        .ok_or(KeyError::NoCryptoBackend)
+}

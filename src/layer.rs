@@ -1,0 +1,286 @@
+//! [`JwtLayer`]: the builder that holds keys and rules, and wraps services in [`JwtService`].
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Response};
+use tower_layer::Layer;
+
+use crate::clock::Clock;
+use crate::error::{is_grpc, AuthError};
+use crate::key::VerifyingKey;
+use crate::service::JwtService;
+use crate::verify::{Rules, TokenType, MAX_REQUIRED_CLAIMS};
+
+type ErrorResponder = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
+
+/// What a layer and its services share, behind one `Arc`.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) rules: Rules,
+    pub(crate) optional: bool,
+    pub(crate) realm: Option<Box<str>>,
+    pub(crate) on_error: Option<Arc<ErrorResponder>>,
+}
+
+impl Config {
+    /// The response for a refused request: a gRPC status for gRPC calls, else the app's own
+    /// responder or the RFC 6750 default.
+    pub(crate) fn reject(&self, error: &AuthError, headers: &HeaderMap) -> Response<Bytes> {
+        tracing::debug!(target: "tower_jwt_auth", error = %error, "request refused");
+        if is_grpc(headers) {
+            return error.to_grpc_response();
+        }
+        match &self.on_error {
+            Some(respond) => respond(error),
+            None => error.to_response(self.realm.as_deref()),
+        }
+    }
+}
+
+/// A Tower layer that authenticates every request with a JWT and hands the typed claims `C`
+/// to the inner service as an [`Auth<C>`](crate::Auth) request extension.
+///
+/// Cloning is a pointer bump: keys and rules live behind one `Arc`.
+///
+/// ```
+/// use std::time::Duration;
+/// use serde::Deserialize;
+/// use tower_jwt_auth::{JwtLayer, TokenType, VerifyingKey};
+///
+/// #[derive(Clone, Deserialize)]
+/// struct Claims { sub: String }
+///
+/// let layer = JwtLayer::<Claims>::new(VerifyingKey::hs256(b"an HS256 secret of at least 32 bytes!")?)
+///     .issuer("https://auth.example.com")
+///     .audience("orders-api")
+///     .token_type(TokenType::claim("type", "access"))
+///     .leeway(Duration::from_secs(10));
+/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// ```
+#[must_use]
+pub struct JwtLayer<C> {
+    config: Arc<Config>,
+    _claims: PhantomData<fn() -> C>,
+}
+
+impl<C> JwtLayer<C> {
+    /// A layer that accepts tokens signed by `key` (and only with its algorithm), requires `exp`,
+    /// checks `nbf`, allows 30 s of clock skew and refuses tokens over 8 KiB before decoding.
+    pub fn new(key: VerifyingKey) -> Self {
+        Self {
+            config: Arc::new(Config {
+                rules: Rules::new(key),
+                optional: false,
+                realm: None,
+                on_error: None,
+            }),
+            _claims: PhantomData,
+        }
+    }
+
+    fn config(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Accepts only tokens whose `iss` is `issuer`; a token without `iss` is refused.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).issuer("https://auth.example.com");
+    /// ```
+    pub fn issuer(self, issuer: impl Into<String>) -> Self {
+        self.issuers([issuer])
+    }
+
+    /// Accepts tokens whose `iss` is any of `issuers`; a token without `iss` is refused.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).issuers(["https://a", "https://b"]);
+    /// ```
+    pub fn issuers<I: IntoIterator<Item = impl Into<String>>>(mut self, issuers: I) -> Self {
+        self.config().rules.issuers = boxed(issuers);
+        self
+    }
+
+    /// Accepts only tokens whose `aud` (a string or an array) contains `audience`; a token
+    /// without `aud` is refused.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).audience("orders-api");
+    /// ```
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        self.audiences([audience])
+    }
+
+    /// Accepts tokens whose `aud` contains any of `audiences`; a token without `aud` is refused.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).audiences(["orders", "billing"]);
+    /// ```
+    pub fn audiences<I: IntoIterator<Item = impl Into<String>>>(mut self, audiences: I) -> Self {
+        self.config().rules.audiences = boxed(audiences);
+        self
+    }
+
+    /// Accepts only tokens whose `sub` is `subject`.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).subject("service-a");
+    /// ```
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.config().rules.subject = Some(subject.into().into_boxed_str());
+        self
+    }
+
+    /// Refuses tokens that lack any of these claims (`exp` is always required).
+    ///
+    /// # Panics
+    /// With more than 64 claim names.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).require_claims(["sub", "jti", "iat"]);
+    /// ```
+    pub fn require_claims<I: IntoIterator<Item = impl Into<String>>>(mut self, claims: I) -> Self {
+        let claims = boxed(claims);
+        assert!(
+            claims.len() <= MAX_REQUIRED_CLAIMS,
+            "JwtLayer::require_claims takes at most {MAX_REQUIRED_CLAIMS} claim names"
+        );
+        self.config().rules.required = claims;
+        self
+    }
+
+    /// Accepts only tokens of this type, e.g. access tokens and never refresh tokens.
+    ///
+    /// ```
+    /// use tower_jwt_auth::TokenType;
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).token_type(TokenType::claim("type", "access"));
+    /// ```
+    pub fn token_type(mut self, token_type: TokenType) -> Self {
+        self.config().rules.token_type = Some(token_type);
+        self
+    }
+
+    /// Clock skew allowed on `exp` and `nbf`, in whole seconds (default 30 s).
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).leeway(std::time::Duration::ZERO);
+    /// ```
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.config().rules.leeway = leeway.as_secs();
+        self
+    }
+
+    /// Tokens longer than this many bytes are refused before any decoding (default 8 KiB).
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).max_token_length(4096);
+    /// ```
+    pub fn max_token_length(mut self, bytes: usize) -> Self {
+        self.config().rules.max_len = bytes;
+        self
+    }
+
+    /// The time source for `exp`/`nbf` (default: the system clock).
+    ///
+    /// ```
+    /// use tower_jwt_auth::ManualClock;
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let clock = ManualClock::new(1_700_000_000);
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).clock(clock.clone());
+    /// ```
+    pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.config().rules.clock = clock.into();
+        self
+    }
+
+    /// Lets requests without any token through, without claims (`Option<Auth<C>>` is `None`);
+    /// a token that is present but invalid is still refused.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).optional();
+    /// ```
+    pub fn optional(mut self) -> Self {
+        self.config().optional = true;
+        self
+    }
+
+    /// The `realm` of the `WWW-Authenticate` challenge.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).realm("orders");
+    /// ```
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.config().realm = Some(realm.into().into_boxed_str());
+        self
+    }
+
+    /// Replaces the HTTP response for refused requests (gRPC calls keep their gRPC status).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Response, StatusCode};
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).on_error(|err| {
+    ///     let mut res = Response::new(Bytes::from(format!("denied: {err}")));
+    ///     *res.status_mut() = err.status();
+    ///     res
+    /// });
+    /// ```
+    pub fn on_error<F>(mut self, respond: F) -> Self
+    where
+        F: Fn(&AuthError) -> Response<Bytes> + Send + Sync + 'static,
+    {
+        self.config().on_error = Some(Arc::new(respond));
+        self
+    }
+}
+
+fn boxed<I: IntoIterator<Item = impl Into<String>>>(items: I) -> Vec<Box<str>> {
+    items
+        .into_iter()
+        .map(|s| s.into().into_boxed_str())
+        .collect()
+}
+
+impl<C> Clone for JwtLayer<C> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<C> fmt::Debug for JwtLayer<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtLayer")
+            .field("claims", &std::any::type_name::<C>())
+            .field("rules", &self.config.rules)
+            .field("optional", &self.config.optional)
+            .field("realm", &self.config.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, C> Layer<S> for JwtLayer<C> {
+    type Service = JwtService<S, C>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        JwtService::new(inner, self.config.clone())
+    }
+}

@@ -1,0 +1,37 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
+compile_error!(
+    "tower-jwt-auth needs a crypto backend: enable its `aws_lc_rs` feature (the default) or its \
+     `rust_crypto` feature. If you set `default-features = false`, add one of them, e.g. \
+     `tower-jwt-auth = { version = \"0.1\", default-features = false, features = [\"rust_crypto\"] }`."
+);
+
+mod body;
+mod clock;
+mod error;
+mod extract;
+mod future;
+mod issue;
+mod key;
+mod layer;
+mod service;
+mod token;
+mod verify;
+
+pub use body::ResponseBody;
+pub use clock::{Clock, ManualClock};
+pub use error::AuthError;
+pub use extract::Auth;
+#[cfg(feature = "axum")]
+pub use extract::AuthRejection;
+pub use future::ResponseFuture;
+pub use issue::{IssueError, IssuedToken, TokenIssuer};
+pub use jsonwebtoken::Algorithm;
+pub use key::{KeyError, SigningKey, VerifyingKey};
+pub use layer::JwtLayer;
+pub use service::JwtService;
+pub use verify::TokenType;

@@ -1,0 +1,101 @@
+//! [`JwtService`]: find the token, verify it, put the claims in the request extensions, call
+//! the inner service. A refused request never reaches the inner service.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use serde::de::DeserializeOwned;
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::error::AuthError;
+use crate::extract::{Auth, Unauthenticated};
+use crate::future::ResponseFuture;
+use crate::layer::Config;
+use crate::token::bearer;
+
+/// The service made by [`JwtLayer`](crate::JwtLayer).
+pub struct JwtService<S, C> {
+    inner: S,
+    config: Arc<Config>,
+    _claims: PhantomData<fn() -> C>,
+}
+
+impl<S, C> JwtService<S, C> {
+    pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
+        Self {
+            inner,
+            config,
+            _claims: PhantomData,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for JwtService<S, C>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let verified = match bearer(req.headers()) {
+            Ok(Some(token)) => self.config.rules.verify::<C>(token).map(Some),
+            Ok(None) if self.config.optional => Ok(None),
+            Ok(None) => Err(AuthError::MissingToken),
+            Err(error) => Err(error),
+        };
+        match verified {
+            Ok(Some(claims)) => {
+                req.extensions_mut().insert(Auth(claims));
+            }
+            Ok(None) => {
+                req.extensions_mut()
+                    .insert(Unauthenticated::<C>::new(self.config.clone()));
+            }
+            Err(error) => {
+                return ResponseFuture::rejected(self.config.reject(&error, req.headers()))
+            }
+        }
+        ResponseFuture::inner(self.inner.call(req))
+    }
+}
+
+impl<S: Clone, C> Clone for JwtService<S, C> {
+    fn clone(&self) -> Self {
+        Self::new(self.inner.clone(), self.config.clone())
+    }
+}
+
+impl<S: fmt::Debug, C> fmt::Debug for JwtService<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtService")
+            .field("inner", &self.inner)
+            .field("claims", &std::any::type_name::<C>())
+            .finish_non_exhaustive()
+    }
+}
