@@ -1,0 +1,167 @@
+//! The FastAPI + PyJWT tutorial app, in axum: log in, get a token pair, call protected routes.
+//!
+//! ```sh
+//! cargo run --example quickstart
+//! TOKEN=$(curl -s localhost:3000/login -H 'content-type: application/json' \
+//!     -d '{"username":"john","password":"secret123"}' | jq -r .access_token)
+//! curl -s localhost:3000/profile -H "authorization: Bearer $TOKEN"
+//! ```
+//!
+//! `JWT_SECRET` (at least 32 bytes) is the HS256 secret; unset, a random one is made at start.
+//! `BIND` is the address to listen on (default `127.0.0.1:3000`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
+
+/// What the access token carries besides `iat`, `exp`, `jti` and `type`.
+#[derive(Clone, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    username: String,
+}
+
+struct User {
+    id: &'static str,
+    /// Argon2id PHC string: passwords are never stored.
+    password_hash: &'static str,
+}
+
+/// The demo user `john` / `secret123`.
+const USERS: &[(&str, User)] = &[(
+    "john",
+    User {
+        id: "1",
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$3zlL0RsLlhGxyknX2ZoYRw$YHPxuaomUToPmw15QMGrJPdZun1WNg+jVb2dg0NJ1QE",
+    },
+)];
+
+/// Verified against when the user does not exist, so both cases take the same time.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$zTE2997EwW4APz/PXcv+4A$fFan5ZIDWm3zBA/vpvzTmmWECfLdLif6RrC9QxFStYc";
+
+struct AppState {
+    users: HashMap<&'static str, &'static User>,
+    access: TokenIssuer,
+    refresh: TokenIssuer,
+}
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    Json(form): Json<Login>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    let user = state.users.get(form.username.as_str());
+    let hash = PasswordHash::new(user.map_or(DUMMY_HASH, |u| u.password_hash)).map_err(internal)?;
+    let password_ok = Argon2::default()
+        .verify_password(form.password.as_bytes(), &hash)
+        .is_ok();
+    let Some(user) = user.filter(|_| password_ok) else {
+        let detail = json!({"detail": "Incorrect username or password"});
+        return Err((StatusCode::UNAUTHORIZED, Json(detail)));
+    };
+    let claims = Claims {
+        sub: user.id.into(),
+        username: form.username,
+    };
+    let access = state.access.issue(&claims).map_err(internal)?;
+    let refresh = state
+        .refresh
+        .issue(&json!({"sub": user.id}))
+        .map_err(internal)?;
+    Ok(Json(json!({
+        "access_token": access.token,
+        "refresh_token": refresh.token,
+        "token_type": "bearer",
+        "expires_in": access.expires_in(),
+    })))
+}
+
+fn internal(err: impl std::fmt::Display) -> (StatusCode, Json<Value>) {
+    tracing::error!("login failed: {err}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({"detail": "internal error"})),
+    )
+}
+
+async fn protected(Auth(claims): Auth<Claims>) -> Json<Value> {
+    Json(json!({"message": format!("Hello, {}!", claims.username), "user_id": claims.sub}))
+}
+
+async fn profile(Auth(claims): Auth<Claims>) -> Json<Value> {
+    Json(json!({"user_id": claims.sub, "username": claims.username}))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+fn secret() -> Vec<u8> {
+    match std::env::var("JWT_SECRET") {
+        Ok(secret) => secret.into_bytes(),
+        Err(_) => {
+            eprintln!(
+                "JWT_SECRET is not set: using a random secret; tokens will not survive a restart"
+            );
+            let mut secret = vec![0u8; 32];
+            getrandom::fill(&mut secret).expect("the system random number generator failed");
+            secret
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt::init();
+    let secret = secret();
+    let access = TokenIssuer::new(SigningKey::hmac(&secret, Algorithm::HS256)?)
+        .ttl(Duration::from_secs(15 * 60))
+        .token_type(TokenType::claim("type", "access"));
+    let refresh = TokenIssuer::new(SigningKey::hmac(&secret, Algorithm::HS256)?)
+        .ttl(Duration::from_secs(7 * 24 * 3600))
+        .token_type(TokenType::claim("type", "refresh"));
+    let auth = JwtLayer::<Claims>::new(VerifyingKey::hmac(&secret, Algorithm::HS256)?)
+        .token_type(TokenType::claim("type", "access"))
+        .require_claims(["sub", "username"]);
+
+    let state = Arc::new(AppState {
+        users: USERS.iter().map(|(name, user)| (*name, user)).collect(),
+        access,
+        refresh,
+    });
+    let app = Router::new()
+        .route("/protected", get(protected))
+        .route("/profile", get(profile))
+        .route_layer(auth)
+        .route("/login", post(login))
+        .route("/health", get(health))
+        .with_state(state);
+
+    let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,136 @@
+//! Keys, hand-made tokens and a request helper shared by the integration tests.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use tower::ServiceExt;
+
+/// A test-only HS256 secret (34 bytes).
+pub const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes!!";
+/// A fixed "now" for tests that drive a `ManualClock`.
+pub const NOW: u64 = 1_800_000_000;
+
+/// A test-only key from `tests/keys/`.
+pub fn pem(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/keys/{name}.pem",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("test key")
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// HMAC-SHA256 over `message`, computed with the RustCrypto crates, not jsonwebtoken.
+pub fn hs256_sign(secret: &[u8], message: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+    mac.update(message.as_bytes());
+    b64(&mac.finalize().into_bytes())
+}
+
+/// A token with exactly this header and payload, HS256-signed by hand.
+pub fn hs256_token(header: &Value, payload: &Value, secret: &[u8]) -> String {
+    let message = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(payload.to_string().as_bytes())
+    );
+    let signature = hs256_sign(secret, &message);
+    format!("{message}.{signature}")
+}
+
+/// A token with this header and raw payload JSON (to test duplicate keys and odd types).
+pub fn hs256_token_raw(header: &Value, payload_json: &str, secret: &[u8]) -> String {
+    let message = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(payload_json.as_bytes())
+    );
+    let signature = hs256_sign(secret, &message);
+    format!("{message}.{signature}")
+}
+
+/// A token signed with a private key from `tests/keys/`, with exactly this payload.
+pub fn signed_token(alg: Algorithm, private_pem: &str, payload: &Value) -> String {
+    let pem = pem(private_pem);
+    let key = match alg {
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => EncodingKey::from_rsa_pem(&pem),
+        Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem),
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem),
+        _ => EncodingKey::from_secret(&pem),
+    }
+    .unwrap();
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), payload, &key).unwrap()
+}
+
+/// Claims that pass the default rules at `NOW`.
+pub fn claims() -> Value {
+    json!({"sub": "1", "username": "john", "iat": NOW, "exp": NOW + 900, "jti": "j-1", "type": "access"})
+}
+
+pub fn hs256_header() -> Value {
+    json!({"alg": "HS256", "typ": "JWT"})
+}
+
+/// What a request came back with.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn www_authenticate(&self) -> &str {
+        self.headers
+            .get("www-authenticate")
+            .map_or("", |v| v.to_str().unwrap())
+    }
+
+    pub fn description(&self) -> &str {
+        self.body["error_description"].as_str().unwrap_or("")
+    }
+}
+
+/// Sends `GET uri` with these headers through `app` and reads the reply as JSON (or as a JSON
+/// string when it is not JSON).
+pub async fn request(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
+}
+
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn with_bearer(app: &Router, token: &str) -> Reply {
+    request(app, "/", &[("authorization", &format!("Bearer {token}"))]).await
+}
