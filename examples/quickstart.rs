@@ -125,8 +125,15 @@ fn secret() -> Vec<u8> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() {
     tracing_subscriber::fmt::init();
+    if let Err(err) = run().await {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let secret = secret();
     let access = TokenIssuer::new(SigningKey::hmac(&secret, Algorithm::HS256)?)
         .ttl(Duration::from_secs(15 * 60))

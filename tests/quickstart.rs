@@ -1,0 +1,326 @@
+//! The quickstart example as a user runs it: the real binary, over a real TCP socket.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use common::{b64, hs256_sign, hs256_token};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const SECRET: &str = "quickstart-test-secret-of-at-least-32-bytes";
+
+/// The example binary, brought up to date once per test run (`cargo test --test quickstart`
+/// alone does not build examples, and a stale binary would test old code).
+fn binary() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        // The same features as this test binary, so the library is not rebuilt differently.
+        let features: Vec<&str> = [
+            ("aws_lc_rs", cfg!(feature = "aws_lc_rs")),
+            ("rust_crypto", cfg!(feature = "rust_crypto")),
+            ("axum", cfg!(feature = "axum")),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect();
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "--example",
+                "quickstart",
+                "--no-default-features",
+                "--features",
+            ])
+            .arg(features.join(","))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build --example quickstart failed");
+    });
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join("examples")
+        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A running quickstart; killed when dropped.
+struct Quickstart {
+    child: Child,
+    base: String,
+}
+
+impl Quickstart {
+    fn start(secret: Option<&str>) -> Self {
+        let mut command = Command::new(binary());
+        command
+            .env("BIND", "127.0.0.1:0")
+            .env_remove("JWT_SECRET")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null());
+        if let Some(secret) = secret {
+            command.env("JWT_SECRET", secret);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("quickstart exited before listening")
+                .unwrap();
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                break addr.to_owned();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Quickstart {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn login(app: &Quickstart, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(app: &Quickstart, path: &str, token: Option<&str>) -> (StatusCode, Value, String) {
+    let mut request = reqwest::Client::new().get(app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map_or(String::new(), |v| v.to_str().unwrap().to_owned());
+    (
+        status,
+        response.json().await.unwrap_or(Value::Null),
+        challenge,
+    )
+}
+
+fn decode_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap(),
+    )
+    .unwrap()
+}
+
+async fn tokens(app: &Quickstart) -> Value {
+    let response = login(app, json!({"username": "john", "password": "secret123"})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn login_returns_a_bearer_pair_with_the_tutorial_claims() {
+    let app = Quickstart::start(Some(SECRET));
+    let body = tokens(&app).await;
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 900);
+    let access = body["access_token"].as_str().unwrap();
+    let refresh = body["refresh_token"].as_str().unwrap();
+    assert_eq!(decode_part(access, 0)["alg"], "HS256");
+    let claims = decode_part(access, 1);
+    assert_eq!(claims["sub"], "1");
+    assert_eq!(claims["username"], "john");
+    assert_eq!(claims["type"], "access");
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        900
+    );
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+    let refresh_claims = decode_part(refresh, 1);
+    assert_eq!(refresh_claims["type"], "refresh");
+    assert_eq!(refresh_claims["sub"], "1");
+    assert_eq!(
+        refresh_claims["exp"].as_u64().unwrap() - refresh_claims["iat"].as_u64().unwrap(),
+        7 * 24 * 3600
+    );
+    assert_ne!(refresh_claims["jti"], claims["jti"]);
+    // Signed with JWT_SECRET, as an independent HMAC implementation computes it.
+    let (message, signature) = access.rsplit_once('.').unwrap();
+    assert_eq!(hs256_sign(SECRET.as_bytes(), message), signature);
+}
+
+#[tokio::test]
+async fn protected_and_profile_answer_with_the_callers_identity() {
+    let app = Quickstart::start(Some(SECRET));
+    let body = tokens(&app).await;
+    let access = body["access_token"].as_str().unwrap();
+    let (status, body, _) = get(&app, "/protected", Some(access)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"message": "Hello, john!", "user_id": "1"}));
+    let (status, body, _) = get(&app, "/profile", Some(access)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"user_id": "1", "username": "john"}));
+}
+
+#[tokio::test]
+async fn health_needs_no_token_and_protected_routes_do() {
+    let app = Quickstart::start(Some(SECRET));
+    assert_eq!(get(&app, "/health", None).await.0, StatusCode::OK);
+    for path in ["/protected", "/profile"] {
+        let (status, body, challenge) = get(&app, path, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(challenge, "Bearer");
+        assert_eq!(body["error_description"], "no bearer token");
+    }
+}
+
+#[tokio::test]
+async fn the_refresh_token_is_refused_on_protected_routes() {
+    let app = Quickstart::start(Some(SECRET));
+    let body = tokens(&app).await;
+    let refresh = body["refresh_token"].as_str().unwrap();
+    for path in ["/protected", "/profile"] {
+        let (status, body, challenge) = get(&app, path, Some(refresh)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            challenge,
+            r#"Bearer error="invalid_token", error_description="wrong token type""#
+        );
+        assert_eq!(body["error"], "invalid_token");
+    }
+}
+
+#[tokio::test]
+async fn bad_credentials_are_401_and_malformed_bodies_are_4xx() {
+    let app = Quickstart::start(Some(SECRET));
+    for creds in [
+        json!({"username": "john", "password": "wrong"}),
+        json!({"username": "mallory", "password": "secret123"}),
+    ] {
+        let response = login(&app, creds).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = response.json().await.unwrap();
+        assert!(body.get("access_token").is_none());
+    }
+    let client = reqwest::Client::new();
+    let bodies = [
+        ("application/json", "{\"username\":\"john\""),
+        ("application/json", "{\"username\":\"john\"}"),
+        ("application/json", "[]"),
+        ("text/plain", "username=john&password=secret123"),
+    ];
+    for (content_type, body) in bodies {
+        let response = client
+            .post(app.url("/login"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_client_error(),
+            "{body}: {}",
+            response.status()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_made_by_another_implementation_with_the_same_secret_works() {
+    let app = Quickstart::start(Some(SECRET));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"sub": "1", "username": "john", "iat": now, "exp": now + 900, "jti": "x1", "type": "access"});
+    let token = hs256_token(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &claims,
+        SECRET.as_bytes(),
+    );
+    let (status, body, _) = get(&app, "/profile", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"user_id": "1", "username": "john"}));
+}
+
+#[tokio::test]
+async fn pyjwt_tokens_work_and_pyjwt_refresh_tokens_do_not() {
+    let fixtures: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/pyjwt_tokens.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let app = Quickstart::start(fixtures["secret"].as_str());
+    let (status, body, _) = get(&app, "/protected", fixtures["hs256_access"].as_str()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"message": "Hello, john!", "user_id": "1"}));
+    let (status, _, challenge) = get(&app, "/protected", fixtures["hs256_refresh"].as_str()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("wrong token type"));
+    let (status, _, challenge) = get(&app, "/protected", fixtures["hs256_expired"].as_str()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("token expired"));
+}
+
+#[tokio::test]
+async fn a_forged_token_is_refused() {
+    let app = Quickstart::start(Some(SECRET));
+    let body = tokens(&app).await;
+    let access = body["access_token"].as_str().unwrap();
+    let parts: Vec<&str> = access.split('.').collect();
+    let mut claims = decode_part(access, 1);
+    claims["sub"] = json!("2");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(claims.to_string().as_bytes()),
+        parts[2]
+    );
+    let (status, _, challenge) = get(&app, "/profile", Some(&forged)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("invalid signature"));
+}
+
+#[tokio::test]
+async fn tokens_do_not_survive_a_restart_with_a_random_secret() {
+    let first = Quickstart::start(None);
+    let body = tokens(&first).await;
+    drop(first);
+    let second = Quickstart::start(None);
+    let (status, _, _) = get(&second, "/profile", body["access_token"].as_str()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn a_short_jwt_secret_stops_the_app_with_a_clear_error() {
+    let output = Command::new(binary())
+        .env("BIND", "127.0.0.1:0")
+        .env("JWT_SECRET", "too-short")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("at least 32 bytes"), "{stderr}");
+    assert!(
+        !stderr.contains("too-short"),
+        "the secret must not be printed: {stderr}"
+    );
+}
