@@ -311,11 +311,15 @@ pub(crate) fn ensure_crypto_provider() -> Result<(), KeyError> {
         return Ok(());
     }
     #[cfg(feature = "aws_lc_rs")]
-    let ours = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+    let ours = Some(&jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER);
     #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
-    let ours = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
-    // Losing a race to another installer is fine: a provider is there either way.
-    let _ = ours.install_default();
+    let ours = Some(&jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER);
+    #[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
+    let ours: Option<&'static CryptoProvider> = None;
+    if let Some(ours) = ours {
+        // Losing a race to another installer is fine: a provider is there either way.
+        let _ = ours.install_default();
+    }
     CryptoProvider::try_get_default()
         .map(|_| ())
         .ok_or(KeyError::NoCryptoBackend)
