@@ -7,8 +7,12 @@
 //! curl -s localhost:3000/profile -H "authorization: Bearer $TOKEN"
 //! ```
 //!
+//! `POST /refresh` trades the refresh token (as the bearer token) for a new pair, once;
+//! `POST /logout` revokes the login: its access and refresh tokens are refused from then on.
+//!
 //! `JWT_SECRET` (at least 32 bytes) is the HS256 secret; unset, a random one is made at start.
-//! `BIND` is the address to listen on (default `127.0.0.1:3000`).
+//! `BIND` is the address to listen on (default `127.0.0.1:3000`). `REDIS_URL` (with
+//! `--features redis`) keeps revocations in Redis, shared by every instance; unset, in memory.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,18 +20,25 @@ use std::time::Duration;
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
+use tower_jwt_auth::{
+    Algorithm, Auth, MemoryStore, RevocationStore, SessionError, Sessions, SigningKey, TokenPair,
+    VerifyingKey,
+};
 
 /// What the access token carries besides `iat`, `exp`, `jti` and `type`.
 #[derive(Clone, Serialize, Deserialize)]
 struct Claims {
     sub: String,
     username: String,
+    jti: String,
+    exp: u64,
+    /// The login (token family); tokens minted elsewhere may not carry one.
+    sid: Option<String>,
 }
 
 struct User {
@@ -50,8 +61,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$zTE2997EwW4APz/PXcv+4A$
 
 struct AppState {
     users: HashMap<&'static str, &'static User>,
-    access: TokenIssuer,
-    refresh: TokenIssuer,
+    sessions: Sessions,
 }
 
 #[derive(Deserialize)]
@@ -73,21 +83,39 @@ async fn login(
         let detail = json!({"detail": "Incorrect username or password"});
         return Err((StatusCode::UNAUTHORIZED, Json(detail)));
     };
-    let claims = Claims {
-        sub: user.id.into(),
-        username: form.username,
-    };
-    let access = state.access.issue(&claims).map_err(internal)?;
-    let refresh = state
-        .refresh
-        .issue(&json!({"sub": user.id}))
-        .map_err(internal)?;
-    Ok(Json(json!({
-        "access_token": access.token,
-        "refresh_token": refresh.token,
+    let claims = json!({"sub": user.id, "username": form.username});
+    let pair = state.sessions.issue(&claims).map_err(internal)?;
+    Ok(Json(pair_json(&pair)))
+}
+
+fn pair_json(pair: &TokenPair) -> Value {
+    json!({
+        "access_token": pair.access.token,
+        "refresh_token": pair.refresh.token,
         "token_type": "bearer",
-        "expires_in": access.expires_in(),
-    })))
+        "expires_in": pair.access.expires_in(),
+    })
+}
+
+/// `Authorization: Bearer <refresh token>` -> a new pair; the old refresh token is spent.
+async fn refresh(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, SessionError> {
+    let pair = state.sessions.refresh_from_headers(&headers).await?;
+    Ok(Json(pair_json(&pair)))
+}
+
+/// Revokes the caller's login: this access token and its refresh token stop working.
+async fn logout(
+    State(state): State<Arc<AppState>>,
+    Auth(claims): Auth<Claims>,
+) -> Result<StatusCode, SessionError> {
+    match &claims.sid {
+        Some(sid) => state.sessions.logout(sid).await?,
+        None => state.sessions.revoke_token(&claims.jti, claims.exp).await?,
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn internal(err: impl std::fmt::Display) -> (StatusCode, Json<Value>) {
@@ -135,26 +163,24 @@ async fn main() {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let secret = secret();
-    let access = TokenIssuer::new(SigningKey::hmac(&secret, Algorithm::HS256)?)
-        .ttl(Duration::from_secs(15 * 60))
-        .token_type(TokenType::claim("type", "access"));
-    let refresh = TokenIssuer::new(SigningKey::hmac(&secret, Algorithm::HS256)?)
-        .ttl(Duration::from_secs(7 * 24 * 3600))
-        .token_type(TokenType::claim("type", "refresh"));
-    let auth = JwtLayer::<Claims>::new(VerifyingKey::hmac(&secret, Algorithm::HS256)?)
-        .token_type(TokenType::claim("type", "access"))
-        .require_claims(["sub", "username"]);
+    let sessions = Sessions::new(
+        SigningKey::hmac(&secret, Algorithm::HS256)?,
+        VerifyingKey::hmac(&secret, Algorithm::HS256)?,
+        revocation_store().await?,
+    )
+    .access_ttl(Duration::from_secs(15 * 60))
+    .refresh_ttl(Duration::from_secs(7 * 24 * 3600));
+    let auth = sessions.layer::<Claims>();
 
-    let state = Arc::new(AppState {
-        users: USERS.iter().map(|(name, user)| (*name, user)).collect(),
-        access,
-        refresh,
-    });
+    let users = USERS.iter().map(|(name, user)| (*name, user)).collect();
+    let state = Arc::new(AppState { users, sessions });
     let app = Router::new()
         .route("/protected", get(protected))
         .route("/profile", get(profile))
+        .route("/logout", post(logout))
         .route_layer(auth)
         .route("/login", post(login))
+        .route("/refresh", post(refresh))
         .route("/health", get(health))
         .with_state(state);
 
@@ -167,6 +193,30 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// Redis when `REDIS_URL` is set (every instance then shares one view), else this process's memory.
+async fn revocation_store() -> Result<Arc<dyn RevocationStore>, Box<dyn std::error::Error>> {
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        return Ok(Arc::new(MemoryStore::new()));
+    };
+    #[cfg(feature = "redis")]
+    {
+        let store = tower_jwt_auth::RedisStore::new(&url)?;
+        if let Err(err) = store.ready(Duration::from_secs(5)).await {
+            // Requests fail closed (503) until Redis answers; the store keeps retrying.
+            eprintln!("Redis not ready yet ({err}); protected routes answer 503 until it is");
+        }
+        Ok(Arc::new(store))
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = url;
+        Err(
+            "REDIS_URL is set but this build has no Redis support: run with `--features redis`"
+                .into(),
+        )
+    }
 }
 
 async fn shutdown() {

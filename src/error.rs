@@ -55,13 +55,18 @@ pub enum AuthError {
     /// The token type (`typ` header or type claim) is not the expected one, e.g. a refresh
     /// token sent where an access token belongs.
     WrongTokenType,
+    /// The token, or its whole login (family), has been revoked.
+    Revoked,
+    /// The revocation store cannot answer, so the layer fails closed (503).
+    RevocationUnavailable,
 }
 
 impl AuthError {
-    /// The HTTP status of the default response: 400, 401 or (later kinds) 403/503.
+    /// The HTTP status of the default response: 400, 401 or 503.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -69,7 +74,7 @@ impl AuthError {
     /// The RFC 6750 error code, `None` when the request had no credentials at all.
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
-            Self::MissingToken => None,
+            Self::MissingToken | Self::RevocationUnavailable => None,
             Self::InvalidRequest => Some("invalid_request"),
             _ => Some("invalid_token"),
         }
@@ -95,14 +100,17 @@ impl AuthError {
             Self::InvalidAudience => "invalid audience",
             Self::InvalidSubject => "invalid subject",
             Self::WrongTokenType => "wrong token type",
+            Self::Revoked => "token revoked",
+            Self::RevocationUnavailable => "revocation store unavailable",
         }
     }
 
     /// The gRPC status code used for gRPC requests: 3 INVALID_ARGUMENT for a malformed request,
-    /// 16 UNAUTHENTICATED otherwise.
+    /// 14 UNAVAILABLE when the revocation store cannot answer, 16 UNAUTHENTICATED otherwise.
     pub fn grpc_code(&self) -> u8 {
         match self.status() {
             StatusCode::BAD_REQUEST => 3,
+            StatusCode::SERVICE_UNAVAILABLE => 14,
             _ => 16,
         }
     }
@@ -138,15 +146,24 @@ impl AuthError {
     /// The default HTTP response: the status, `WWW-Authenticate`, and a JSON body
     /// `{"error": ..., "error_description": ...}`.
     pub fn to_response(&self, realm: Option<&str>) -> Response<Bytes> {
+        let fallback = match self {
+            Self::RevocationUnavailable => "temporarily_unavailable",
+            _ => "unauthorized",
+        };
         let body = serde_json::json!({
-            "error": self.error_code().unwrap_or("unauthorized"),
+            "error": self.error_code().unwrap_or(fallback),
             "error_description": self.description(),
         });
         let mut response = Response::new(Bytes::from(body.to_string()));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
-        headers.insert(WWW_AUTHENTICATE, self.www_authenticate(realm));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
+            // Not a verdict on the token: no challenge, and a hint to retry soon.
+            headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        } else {
+            headers.insert(WWW_AUTHENTICATE, self.www_authenticate(realm));
+        }
         response
     }
 

@@ -240,7 +240,7 @@ fn read_u64(map: &mut Map<String, Value>, name: &str, default: u64) -> u64 {
 }
 
 /// 128 random bits, base64url: a `jti` no one can guess or collide with.
-fn random_id() -> Result<String, IssueError> {
+pub(crate) fn random_id() -> Result<String, IssueError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| IssueError::Random)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))

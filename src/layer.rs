@@ -12,6 +12,7 @@ use tower_layer::Layer;
 use crate::clock::Clock;
 use crate::error::{is_grpc, AuthError};
 use crate::key::VerifyingKey;
+use crate::revoke::RevocationStore;
 use crate::service::JwtService;
 use crate::verify::{Rules, TokenType, MAX_REQUIRED_CLAIMS};
 
@@ -203,6 +204,35 @@ impl<C> JwtLayer<C> {
     /// ```
     pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
         self.config().rules.clock = clock.into();
+        self
+    }
+
+    /// Refuses tokens that `store` says are revoked (by `jti`, or by family through `sid`),
+    /// checked after the signature. Tokens without `jti` are then refused. When the store cannot
+    /// answer (Redis down, mirror not synced), requests fail closed with 503.
+    ///
+    /// ```
+    /// use tower_jwt_auth::MemoryStore;
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let revoked = MemoryStore::new();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).revocation(revoked.clone());
+    /// ```
+    pub fn revocation(mut self, store: impl RevocationStore) -> Self {
+        self.config().rules.revocation = Some(Arc::new(store));
+        self
+    }
+
+    /// When the revocation store cannot answer, accept the token (logging a warning) instead of
+    /// answering 503. Only for apps that prefer availability over prompt logout.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
+    ///     .revocation(tower_jwt_auth::MemoryStore::new())
+    ///     .revocation_fail_open();
+    /// ```
+    pub fn revocation_fail_open(mut self) -> Self {
+        self.config().rules.fail_open = true;
         self
     }
 

@@ -17,7 +17,11 @@ mod future;
 mod issue;
 mod key;
 mod layer;
+#[cfg(feature = "redis")]
+mod redis_store;
+mod revoke;
 mod service;
+mod session;
 mod token;
 mod verify;
 
@@ -32,5 +36,9 @@ pub use issue::{IssueError, IssuedToken, TokenIssuer};
 pub use jsonwebtoken::Algorithm;
 pub use key::{KeyError, SigningKey, VerifyingKey};
 pub use layer::JwtLayer;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
+pub use revoke::{MemoryStore, RevocationStore, Revoke, StoreError, StoreFuture};
 pub use service::JwtService;
+pub use session::{SessionError, Sessions, TokenPair};
 pub use verify::TokenType;

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use crate::clock::Clock;
 use crate::error::AuthError;
 use crate::key::VerifyingKey;
+use crate::revoke::RevocationStore;
 
 /// The token type a layer expects (RFC 8725 §3.11): either the JOSE `typ` header, or a claim
 /// as the FastAPI + PyJWT tutorials use (`"type": "access"`).
@@ -51,6 +53,16 @@ impl TokenType {
     }
 }
 
+impl TypeRule {
+    /// The claim this rule reads, if it reads one.
+    pub(crate) fn claim_name(&self) -> Option<&str> {
+        match self {
+            Self::Claim { name, .. } => Some(name),
+            Self::Header(_) => None,
+        }
+    }
+}
+
 /// Everything a token is checked against; one per layer, shared behind an `Arc`.
 #[derive(Clone)]
 pub(crate) struct Rules {
@@ -63,6 +75,9 @@ pub(crate) struct Rules {
     pub(crate) required: Vec<Box<str>>,
     pub(crate) token_type: Option<TokenType>,
     pub(crate) clock: Clock,
+    pub(crate) revocation: Option<Arc<dyn RevocationStore>>,
+    /// Accept tokens when the revocation store cannot answer.
+    pub(crate) fail_open: bool,
 }
 
 /// Longest required-claims list (tracked in a `u64` bit set, so the check allocates nothing).
@@ -82,6 +97,8 @@ impl Rules {
             required: Vec::new(),
             token_type: None,
             clock: Clock::system(),
+            revocation: None,
+            fail_open: false,
         }
     }
 
@@ -151,7 +168,8 @@ impl Rules {
             .map_err(|_| AuthError::InvalidClaims)?;
         de.end().map_err(|_| AuthError::InvalidClaims)?;
 
-        let now = self.clock.now() as f64;
+        let now_secs = self.clock.now();
+        let now = now_secs as f64;
         let leeway = self.leeway as f64;
         let exp = seen
             .exp
@@ -192,6 +210,24 @@ impl Rules {
         if let Some(missing) = (0..self.required.len()).find(|i| seen.required & (1 << i) == 0) {
             return Err(AuthError::MissingClaim(self.required[missing].to_string()));
         }
+        if let Some(store) = &self.revocation {
+            // A token without `jti` could never be taken back: refuse it where revocation is on.
+            let jti = seen
+                .jti
+                .as_deref()
+                .ok_or_else(|| AuthError::MissingClaim("jti".into()))?;
+            match store.check(jti, seen.sid.as_deref(), now_secs) {
+                Ok(false) => {}
+                Ok(true) => return Err(AuthError::Revoked),
+                Err(err) if self.fail_open => {
+                    tracing::warn!(target: "tower_jwt_auth", error = %err, "revocation not checked (fail-open)");
+                }
+                Err(err) => {
+                    tracing::warn!(target: "tower_jwt_auth", error = %err, "revocation store unavailable");
+                    return Err(AuthError::RevocationUnavailable);
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -208,6 +244,8 @@ impl fmt::Debug for Rules {
             .field("required", &self.required)
             .field("token_type", &self.token_type)
             .field("clock", &self.clock)
+            .field("revocation", &self.revocation.is_some())
+            .field("fail_open", &self.fail_open)
             .finish()
     }
 }
@@ -297,7 +335,9 @@ enum Presence {
 }
 
 #[derive(Default)]
-struct Seen {
+struct Seen<'de> {
+    jti: Option<Text<'de>>,
+    sid: Option<Text<'de>>,
     exp: Option<f64>,
     nbf: Option<f64>,
     iss: Presence,
@@ -314,21 +354,21 @@ struct ClaimsScan<'r> {
 }
 
 impl<'de> DeserializeSeed<'de> for ClaimsScan<'_> {
-    type Value = Seen;
+    type Value = Seen<'de>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Seen, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Seen<'de>, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for ClaimsScan<'_> {
-    type Value = Seen;
+    type Value = Seen<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object of claims")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Seen, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Seen<'de>, A::Error> {
         let rules = self.rules;
         let type_claim = match &rules.token_type {
             Some(TokenType(TypeRule::Claim { name, value })) => Some((&**name, &**value)),
@@ -362,6 +402,14 @@ impl<'de> Visitor<'de> for ClaimsScan<'_> {
                         array: true,
                     })?;
                     8
+                }
+                "jti" if rules.revocation.is_some() => {
+                    seen.jti = Some(map.next_value()?);
+                    64
+                }
+                "sid" if rules.revocation.is_some() => {
+                    seen.sid = Some(map.next_value()?);
+                    128
                 }
                 "sub" => {
                     let sub: Text<'de> = map.next_value()?;

@@ -324,3 +324,124 @@ fn a_short_jwt_secret_stops_the_app_with_a_clear_error() {
         "the secret must not be printed: {stderr}"
     );
 }
+
+async fn post(app: &Quickstart, path: &str, token: &str) -> (StatusCode, Value, String) {
+    let response = reqwest::Client::new()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map_or(String::new(), |v| v.to_str().unwrap().to_owned());
+    (
+        status,
+        response.json().await.unwrap_or(Value::Null),
+        challenge,
+    )
+}
+
+#[tokio::test]
+async fn refresh_trades_a_refresh_token_for_a_new_pair_once() {
+    let app = Quickstart::start(Some(SECRET));
+    let first = tokens(&app).await;
+    let (status, second, _) =
+        post(&app, "/refresh", first["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(second["token_type"], "bearer");
+    assert_eq!(second["expires_in"], 900);
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    let new_access = second["access_token"].as_str().unwrap();
+    assert_eq!(
+        get(&app, "/profile", Some(new_access)).await.1,
+        json!({"user_id": "1", "username": "john"})
+    );
+    // The spent refresh token again: reuse, and the whole login dies.
+    let (status, _, challenge) =
+        post(&app, "/refresh", first["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    assert_eq!(
+        get(&app, "/profile", Some(new_access)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _, _) = post(&app, "/refresh", second["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_access_token_at_refresh_is_401() {
+    let app = Quickstart::start(Some(SECRET));
+    let body = tokens(&app).await;
+    let (status, body, challenge) =
+        post(&app, "/refresh", body["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        challenge,
+        r#"Bearer error="invalid_token", error_description="wrong token type""#
+    );
+    assert!(body.get("access_token").is_none());
+    let response = reqwest::Client::new()
+        .post(app.url("/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logout_refuses_that_access_token_and_its_refresh_token() {
+    let app = Quickstart::start(Some(SECRET));
+    let body = tokens(&app).await;
+    let access = body["access_token"].as_str().unwrap();
+    let response = reqwest::Client::new()
+        .post(app.url("/logout"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, _, challenge) = get(&app, "/profile", Some(access)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        challenge,
+        r#"Bearer error="invalid_token", error_description="token revoked""#
+    );
+    let (status, _, _) = post(&app, "/refresh", body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let response = reqwest::Client::new()
+        .post(app.url("/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logout_of_a_token_minted_elsewhere_revokes_that_token() {
+    let app = Quickstart::start(Some(SECRET));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"sub": "1", "username": "john", "iat": now, "exp": now + 900, "jti": "ext-1", "type": "access"});
+    let token = hs256_token(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &claims,
+        SECRET.as_bytes(),
+    );
+    let response = reqwest::Client::new()
+        .post(app.url("/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        get(&app, "/profile", Some(&token)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}

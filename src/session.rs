@@ -1,0 +1,393 @@
+//! Logins as token families: [`Sessions`] mints access/refresh pairs that share a family id
+//! (`sid`), rotates refresh tokens with reuse detection, and logs out by revoking the family.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderMap;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::clock::Clock;
+use crate::error::AuthError;
+use crate::issue::{random_id, IssueError, IssuedToken, TokenIssuer};
+use crate::key::{SigningKey, VerifyingKey};
+use crate::layer::JwtLayer;
+use crate::revoke::{RevocationStore, Revoke, StoreError};
+use crate::token::bearer;
+use crate::verify::{Rules, TokenType};
+
+/// An access token and the refresh token of the same login.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenPair {
+    /// The short-lived access token.
+    pub access: IssuedToken,
+    /// The long-lived refresh token; it works once.
+    pub refresh: IssuedToken,
+    /// The family id (`sid` claim) both carry.
+    pub sid: String,
+}
+
+/// Why a refresh or logout failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The refresh token was refused (expired, forged, revoked, an access token, ...).
+    Invalid(AuthError),
+    /// The refresh token had been used already: its whole family is now revoked.
+    Reused,
+    /// The revocation store cannot answer; nothing was issued.
+    Unavailable(StoreError),
+    /// Minting the new tokens failed.
+    Issue(IssueError),
+}
+
+impl SessionError {
+    /// The HTTP status: 401 for a refused or reused token, 503 when the store is down, 500 when
+    /// minting failed.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Self::Invalid(err) => err.status(),
+            Self::Reused => http::StatusCode::UNAUTHORIZED,
+            Self::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::Issue(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The same answer the layer gives (RFC 6750 challenge and JSON body).
+    pub fn to_response(&self) -> http::Response<bytes::Bytes> {
+        match self {
+            Self::Invalid(err) => err.to_response(None),
+            Self::Reused => AuthError::Revoked.to_response(None),
+            Self::Unavailable(_) => AuthError::RevocationUnavailable.to_response(None),
+            Self::Issue(_) => {
+                let mut response =
+                    http::Response::new(bytes::Bytes::from_static(br#"{"error":"server_error"}"#));
+                *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                response
+            }
+        }
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid(err) => write!(f, "refresh token refused: {err}"),
+            Self::Reused => f.write_str("refresh token reused: its login has been revoked"),
+            Self::Unavailable(err) => err.fmt(f),
+            Self::Issue(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Invalid(err) => Some(err),
+            Self::Unavailable(err) => Some(err),
+            Self::Issue(err) => Some(err),
+            Self::Reused => None,
+        }
+    }
+}
+
+impl From<IssueError> for SessionError {
+    fn from(err: IssueError) -> Self {
+        Self::Issue(err)
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for SessionError {
+    fn into_response(self) -> axum_core::response::Response {
+        if let Self::Issue(err) = &self {
+            tracing::error!(target: "tower_jwt_auth", error = %err, "minting tokens failed");
+        }
+        self.to_response().map(axum_core::body::Body::from)
+    }
+}
+
+/// Access/refresh token pairs over one key and one [`RevocationStore`].
+///
+/// - [`issue`](Sessions::issue) starts a login: a new family id (`sid`), an access token
+///   (`"type": "access"`, 15 minutes) and a refresh token (`"type": "refresh"`, 7 days), each
+///   with its own `jti`.
+/// - [`refresh`](Sessions::refresh) takes a refresh token once and returns a new pair of the same
+///   family; presenting a used refresh token again revokes the whole family.
+/// - [`logout`](Sessions::logout) revokes the family: its access and refresh tokens are refused.
+/// - [`layer`](Sessions::layer) is the `JwtLayer` that accepts only this family's live access
+///   tokens.
+///
+/// ```
+/// use tower_jwt_auth::{MemoryStore, Sessions, SigningKey, VerifyingKey};
+///
+/// let secret = b"an HS256 secret of at least 32 bytes!";
+/// let sessions = Sessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+/// let pair = sessions.issue(&serde_json::json!({"sub": "1"}))?;
+/// let layer = sessions.layer::<serde_json::Value>();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct Sessions {
+    access: TokenIssuer,
+    refresh: TokenIssuer,
+    verifying: VerifyingKey,
+    store: Arc<dyn RevocationStore>,
+    access_type: TokenType,
+    refresh_type: TokenType,
+    refresh_ttl: u64,
+    issuer: Option<String>,
+    audience: Vec<String>,
+    clock: Clock,
+}
+
+impl Sessions {
+    /// Sessions signing with `signing`, verifying with `verifying` (the same secret for HMAC,
+    /// the public half otherwise), keeping revocations in `store`.
+    pub fn new(signing: SigningKey, verifying: VerifyingKey, store: impl RevocationStore) -> Self {
+        let access_type = TokenType::claim("type", "access");
+        let refresh_type = TokenType::claim("type", "refresh");
+        let refresh_ttl = 7 * 24 * 3600;
+        Self {
+            access: TokenIssuer::new(signing.clone()).token_type(access_type.clone()),
+            refresh: TokenIssuer::new(signing)
+                .token_type(refresh_type.clone())
+                .ttl(Duration::from_secs(refresh_ttl)),
+            verifying,
+            store: Arc::new(store),
+            access_type,
+            refresh_type,
+            refresh_ttl,
+            issuer: None,
+            audience: Vec::new(),
+            clock: Clock::system(),
+        }
+    }
+
+    /// Lifetime of access tokens (default 15 minutes).
+    ///
+    /// ```
+    /// # let s = b"an HS256 secret of at least 32 bytes!";
+    /// # use tower_jwt_auth::*;
+    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    ///     .access_ttl(std::time::Duration::from_secs(300));
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    pub fn access_ttl(mut self, ttl: Duration) -> Self {
+        self.access = self.access.ttl(ttl);
+        self
+    }
+
+    /// Lifetime of refresh tokens (default 7 days).
+    ///
+    /// ```
+    /// # let s = b"an HS256 secret of at least 32 bytes!";
+    /// # use tower_jwt_auth::*;
+    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    ///     .refresh_ttl(std::time::Duration::from_secs(24 * 3600));
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh = self.refresh.ttl(ttl);
+        self.refresh_ttl = ttl.as_secs();
+        self
+    }
+
+    /// The `iss` of every token, required by [`layer`](Sessions::layer) and by refresh.
+    ///
+    /// ```
+    /// # let s = b"an HS256 secret of at least 32 bytes!";
+    /// # use tower_jwt_auth::*;
+    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    ///     .issuer("https://auth.example.com");
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        self.access = self.access.issuer(issuer.clone());
+        self.refresh = self.refresh.issuer(issuer.clone());
+        self.issuer = Some(issuer);
+        self
+    }
+
+    /// The `aud` of every token, required by [`layer`](Sessions::layer) and by refresh.
+    ///
+    /// ```
+    /// # let s = b"an HS256 secret of at least 32 bytes!";
+    /// # use tower_jwt_auth::*;
+    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    ///     .audience("orders-api");
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        let audience = audience.into();
+        self.access = self.access.audience([audience.clone()]);
+        self.refresh = self.refresh.audience([audience.clone()]);
+        self.audience = vec![audience];
+        self
+    }
+
+    /// The time source for minting and checking (default: the system clock).
+    ///
+    /// ```
+    /// # let s = b"an HS256 secret of at least 32 bytes!";
+    /// # use tower_jwt_auth::*;
+    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    ///     .clock(ManualClock::new(1_700_000_000));
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
+        let clock = clock.into();
+        self.access = self.access.clock(clock.clone());
+        self.refresh = self.refresh.clock(clock.clone());
+        self.clock = clock;
+        self
+    }
+
+    /// The layer for routes that take this family's access tokens: access type only, `iss`/`aud`
+    /// as configured, revocation checked in this store.
+    pub fn layer<C>(&self) -> JwtLayer<C> {
+        let mut layer = JwtLayer::new(self.verifying.clone())
+            .token_type(self.access_type.clone())
+            .revocation(self.store.clone())
+            .clock(self.clock.clone());
+        if let Some(issuer) = &self.issuer {
+            layer = layer.issuer(issuer.clone());
+        }
+        if !self.audience.is_empty() {
+            layer = layer.audiences(self.audience.clone());
+        }
+        layer
+    }
+
+    /// Starts a login: a new family and its first pair. `claims` (a JSON object) go into both
+    /// tokens; `iat`, `exp`, `jti`, `sid` and the type are filled in.
+    pub fn issue<T: Serialize + ?Sized>(&self, claims: &T) -> Result<TokenPair, SessionError> {
+        let Value::Object(claims) = serde_json::to_value(claims).map_err(IssueError::Serialize)?
+        else {
+            return Err(IssueError::ClaimsNotAnObject.into());
+        };
+        self.pair(claims, random_id()?)
+    }
+
+    /// Trades a refresh token (the bare token, or a whole `Authorization: Bearer` header map via
+    /// [`refresh_from_headers`](Sessions::refresh_from_headers)) for a new pair of its family.
+    /// A refresh token works once: presenting it again revokes the family.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
+        let mut claims: Map<String, Value> =
+            self.refresh_rules()
+                .verify(refresh_token)
+                .map_err(|err| match err {
+                    AuthError::RevocationUnavailable => SessionError::Unavailable(
+                        StoreError::unavailable("revocation store unavailable"),
+                    ),
+                    other => SessionError::Invalid(other),
+                })?;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let jti = text("jti")
+            .ok_or_else(|| SessionError::Invalid(AuthError::MissingClaim("jti".into())))?;
+        // A refresh token minted elsewhere may lack `sid`: its `jti` then names the family that
+        // this refresh starts, so a second use of it still revokes what the first one made.
+        let sid = text("sid").unwrap_or_else(|| jti.clone());
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+            .ceil() as u64;
+        if !self
+            .store
+            .consume(&jti, exp.max(self.clock.now() + 1))
+            .await
+            .map_err(SessionError::Unavailable)?
+        {
+            tracing::warn!(target: "tower_jwt_auth", "refresh token reused: revoking its family");
+            self.store
+                .revoke(Revoke::Family(&sid), self.family_horizon())
+                .await
+                .map_err(SessionError::Unavailable)?;
+            return Err(SessionError::Reused);
+        }
+        let TokenType(rule) = &self.refresh_type;
+        for registered in [
+            "iat",
+            "exp",
+            "nbf",
+            "jti",
+            "sid",
+            "iss",
+            "aud",
+            rule.claim_name().unwrap_or(""),
+        ] {
+            claims.remove(registered);
+        }
+        self.pair(claims, sid)
+    }
+
+    /// [`refresh`](Sessions::refresh) with the token taken from `Authorization: Bearer`.
+    pub async fn refresh_from_headers(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<TokenPair, SessionError> {
+        match bearer(headers).map_err(SessionError::Invalid)? {
+            Some(token) => self.refresh(token).await,
+            None => Err(SessionError::Invalid(AuthError::MissingToken)),
+        }
+    }
+
+    /// Ends a login: every access and refresh token of family `sid` is refused from now on.
+    pub async fn logout(&self, sid: &str) -> Result<(), SessionError> {
+        self.store
+            .revoke(Revoke::Family(sid), self.family_horizon())
+            .await
+            .map_err(SessionError::Unavailable)
+    }
+
+    /// Revokes one token by its `jti`, until `until` (its `exp`).
+    pub async fn revoke_token(&self, jti: &str, until: u64) -> Result<(), SessionError> {
+        self.store
+            .revoke(Revoke::Token(jti), until)
+            .await
+            .map_err(SessionError::Unavailable)
+    }
+
+    /// No token of a family outlives this: the last refresh token is at most `refresh_ttl` old.
+    fn family_horizon(&self) -> u64 {
+        self.clock.now() + self.refresh_ttl + 1
+    }
+
+    fn refresh_rules(&self) -> Rules {
+        let mut rules = Rules::new(self.verifying.clone());
+        rules.token_type = Some(self.refresh_type.clone());
+        rules.revocation = Some(self.store.clone());
+        rules.clock = self.clock.clone();
+        rules.issuers = self.issuer.iter().map(|s| s.as_str().into()).collect();
+        rules.audiences = self.audience.iter().map(|s| s.as_str().into()).collect();
+        rules
+    }
+
+    fn pair(&self, mut claims: Map<String, Value>, sid: String) -> Result<TokenPair, SessionError> {
+        claims.insert("sid".into(), Value::String(sid.clone()));
+        let access = self.access.issue(&claims)?;
+        let refresh = self.refresh.issue(&claims)?;
+        Ok(TokenPair {
+            access,
+            refresh,
+            sid,
+        })
+    }
+}
+
+impl fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("verifying", &self.verifying)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}

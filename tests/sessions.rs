@@ -1,0 +1,375 @@
+//! Token lifecycle with the in-memory store: pairs, refresh rotation with reuse detection,
+//! logout, and the layer's revocation check (fail closed when the store cannot answer).
+
+mod common;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use common::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_jwt_auth::{
+    Auth, AuthError, JwtLayer, ManualClock, MemoryStore, RevocationStore, Revoke, SessionError,
+    Sessions, SigningKey, StoreError, StoreFuture, TokenPair, VerifyingKey,
+};
+
+#[derive(Clone, Debug, Deserialize)]
+struct Claims {
+    sub: String,
+    sid: Option<String>,
+}
+
+fn sessions(store: MemoryStore, clock: &ManualClock) -> Sessions {
+    Sessions::new(
+        SigningKey::hs256(SECRET).unwrap(),
+        VerifyingKey::hs256(SECRET).unwrap(),
+        store,
+    )
+    .clock(clock.clone())
+}
+
+fn app(sessions: &Sessions) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|Auth(c): Auth<Claims>| async move { Json(json!({"sub": c.sub, "sid": c.sid})) }),
+        )
+        .layer(sessions.layer::<Claims>())
+}
+
+fn payload(token: &str) -> Value {
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap(),
+    )
+    .unwrap()
+}
+
+fn login(sessions: &Sessions) -> TokenPair {
+    sessions
+        .issue(&json!({"sub": "1", "username": "john"}))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_pair_shares_its_family_and_each_token_works_only_where_it_belongs() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    let pair = login(&sessions);
+    let (access, refresh) = (payload(&pair.access.token), payload(&pair.refresh.token));
+    assert_eq!(access["sid"], pair.sid.as_str());
+    assert_eq!(refresh["sid"], pair.sid.as_str());
+    assert_ne!(access["jti"], refresh["jti"]);
+    assert_eq!(
+        (access["type"].as_str(), refresh["type"].as_str()),
+        (Some("access"), Some("refresh"))
+    );
+    assert_eq!(access["exp"], NOW + 900);
+    assert_eq!(refresh["exp"], NOW + 7 * 24 * 3600);
+    assert_eq!(refresh["username"], "john");
+
+    let app = app(&sessions);
+    assert_eq!(
+        with_bearer(&app, &pair.access.token).await.body,
+        json!({"sub": "1", "sid": pair.sid})
+    );
+    assert_eq!(
+        with_bearer(&app, &pair.refresh.token).await.description(),
+        "wrong token type"
+    );
+    let err = sessions.refresh(&pair.access.token).await.unwrap_err();
+    assert!(
+        matches!(err, SessionError::Invalid(AuthError::WrongTokenType)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn refresh_returns_a_new_pair_of_the_same_family_once() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    let first = login(&sessions);
+    clock.advance(Duration::from_secs(600));
+    let second = sessions.refresh(&first.refresh.token).await.unwrap();
+    assert_eq!(second.sid, first.sid);
+    assert_ne!(second.refresh.jti, first.refresh.jti);
+    let claims = payload(&second.access.token);
+    assert_eq!(
+        (claims["sub"].as_str(), claims["username"].as_str()),
+        (Some("1"), Some("john"))
+    );
+    assert_eq!(claims["iat"], NOW + 600);
+    assert_eq!(claims["exp"], NOW + 600 + 900);
+    assert_eq!(
+        with_bearer(&app(&sessions), &second.access.token)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn reusing_a_refresh_token_revokes_the_whole_family() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    let other_login = login(&sessions);
+    let first = login(&sessions);
+    let second = sessions.refresh(&first.refresh.token).await.unwrap();
+
+    // The stolen (already used) refresh token comes back.
+    let err = sessions.refresh(&first.refresh.token).await.unwrap_err();
+    assert!(matches!(err, SessionError::Reused), "{err:?}");
+    assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
+
+    let app = app(&sessions);
+    for token in [&first.access.token, &second.access.token] {
+        assert_eq!(
+            with_bearer(&app, token).await.description(),
+            "token revoked"
+        );
+    }
+    let err = sessions.refresh(&second.refresh.token).await.unwrap_err();
+    assert!(
+        matches!(err, SessionError::Invalid(AuthError::Revoked)),
+        "{err:?}"
+    );
+    // Another login of the same user is untouched.
+    assert_eq!(
+        with_bearer(&app, &other_login.access.token).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn logout_refuses_the_access_token_and_its_refresh_token() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    let pair = login(&sessions);
+    let app = app(&sessions);
+    assert_eq!(
+        with_bearer(&app, &pair.access.token).await.status,
+        StatusCode::OK
+    );
+    sessions.logout(&pair.sid).await.unwrap();
+    let reply = with_bearer(&app, &pair.access.token).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        reply.www_authenticate(),
+        r#"Bearer error="invalid_token", error_description="token revoked""#
+    );
+    let err = sessions.refresh(&pair.refresh.token).await.unwrap_err();
+    assert!(
+        matches!(err, SessionError::Invalid(AuthError::Revoked)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn revoking_one_token_leaves_its_family_alone() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    let pair = login(&sessions);
+    sessions
+        .revoke_token(&pair.access.jti, pair.access.expires_at)
+        .await
+        .unwrap();
+    let app = app(&sessions);
+    assert_eq!(
+        with_bearer(&app, &pair.access.token).await.description(),
+        "token revoked"
+    );
+    let next = sessions.refresh(&pair.refresh.token).await.unwrap();
+    assert_eq!(
+        with_bearer(&app, &next.access.token).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_without_sid_from_another_library_works_once_and_its_reuse_kills_what_it_made(
+) {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    let foreign = hs256_token(
+        &hs256_header(),
+        &json!({"sub": "1", "iat": NOW, "exp": NOW + 3600, "jti": "py-1", "type": "refresh"}),
+        SECRET,
+    );
+    let pair = sessions.refresh(&foreign).await.unwrap();
+    assert_eq!(pair.sid, "py-1");
+    assert!(matches!(
+        sessions.refresh(&foreign).await,
+        Err(SessionError::Reused)
+    ));
+    assert_eq!(
+        with_bearer(&app(&sessions), &pair.access.token)
+            .await
+            .description(),
+        "token revoked"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_or_forged_refresh_token_is_refused() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    let pair = login(&sessions);
+    let forged = hs256_token(
+        &hs256_header(),
+        &json!({"sub": "1", "exp": NOW + 3600, "jti": "x", "type": "refresh"}),
+        b"another-secret-of-at-least-32-bytes",
+    );
+    assert!(matches!(
+        sessions.refresh(&forged).await,
+        Err(SessionError::Invalid(AuthError::InvalidSignature))
+    ));
+    clock.advance(Duration::from_secs(7 * 24 * 3600 + 60));
+    assert!(matches!(
+        sessions.refresh(&pair.refresh.token).await,
+        Err(SessionError::Invalid(AuthError::Expired))
+    ));
+}
+
+#[tokio::test]
+async fn a_token_without_jti_is_refused_where_revocation_is_on() {
+    let layer = JwtLayer::<Claims>::new(VerifyingKey::hs256(SECRET).unwrap())
+        .clock(ManualClock::new(NOW))
+        .revocation(MemoryStore::new());
+    let app = Router::new()
+        .route("/", get(|Auth(_): Auth<Claims>| async { "ok" }))
+        .layer(layer);
+    let mut claims = claims();
+    claims.as_object_mut().unwrap().remove("jti");
+    let reply = with_bearer(&app, &hs256_token(&hs256_header(), &claims, SECRET)).await;
+    assert_eq!(reply.description(), "missing required claim");
+}
+
+/// A store whose backend is down.
+struct DownStore;
+
+impl RevocationStore for DownStore {
+    fn revoke<'a>(&'a self, _: Revoke<'a>, _: u64) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::unavailable("down")) })
+    }
+    fn consume<'a>(&'a self, _: &'a str, _: u64) -> StoreFuture<'a, bool> {
+        Box::pin(async { Err(StoreError::unavailable("down")) })
+    }
+    fn check(&self, _: &str, _: Option<&str>, _: u64) -> Result<bool, StoreError> {
+        Err(StoreError::unavailable("down"))
+    }
+}
+
+fn down_app(fail_open: bool) -> Router {
+    let mut layer = JwtLayer::<Claims>::new(VerifyingKey::hs256(SECRET).unwrap())
+        .clock(ManualClock::new(NOW))
+        .revocation(DownStore);
+    if fail_open {
+        layer = layer.revocation_fail_open();
+    }
+    Router::new()
+        .route("/", get(|Auth(_): Auth<Claims>| async { "ok" }))
+        .layer(layer)
+}
+
+#[tokio::test]
+async fn an_unreachable_store_fails_closed_with_503() {
+    let token = hs256_token(&hs256_header(), &claims(), SECRET);
+    let reply = with_bearer(&down_app(false), &token).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.headers["retry-after"], "1");
+    assert!(reply.headers.get("www-authenticate").is_none());
+    assert_eq!(
+        reply.body,
+        json!({"error": "temporarily_unavailable", "error_description": "revocation store unavailable"})
+    );
+    let grpc = request(
+        &down_app(false),
+        "/",
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("content-type", "application/grpc"),
+        ],
+    )
+    .await;
+    assert_eq!(grpc.headers["grpc-status"], "14");
+    // A forged token is still refused before the store is asked.
+    let forged = hs256_token(
+        &hs256_header(),
+        &claims(),
+        b"another-secret-of-at-least-32-bytes",
+    );
+    assert_eq!(
+        with_bearer(&down_app(false), &forged).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn fail_open_accepts_valid_tokens_but_never_forged_ones() {
+    let token = hs256_token(&hs256_header(), &claims(), SECRET);
+    assert_eq!(
+        with_bearer(&down_app(true), &token).await.status,
+        StatusCode::OK
+    );
+    let forged = hs256_token(
+        &hs256_header(),
+        &claims(),
+        b"another-secret-of-at-least-32-bytes",
+    );
+    assert_eq!(
+        with_bearer(&down_app(true), &forged).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn refresh_fails_with_503_when_the_store_is_down() {
+    let sessions = Sessions::new(
+        SigningKey::hs256(SECRET).unwrap(),
+        VerifyingKey::hs256(SECRET).unwrap(),
+        DownStore,
+    );
+    let pair = sessions.issue(&json!({"sub": "1"})).unwrap();
+    let err = sessions.refresh(&pair.refresh.token).await.unwrap_err();
+    assert!(matches!(err, SessionError::Unavailable(_)), "{err:?}");
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(sessions.logout(&pair.sid).await.is_err());
+}
+
+#[tokio::test]
+async fn memory_store_stays_bounded_under_100k_revocations_and_drops_expired_ones() {
+    let clock = ManualClock::new(NOW);
+    let store = MemoryStore::new().clock(clock.clone());
+    for i in 0..100_000 {
+        store
+            .revoke(Revoke::Token(&format!("jti-{i}")), NOW + 60 + (i % 60))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.len(), 100_000);
+    assert!(store.check("jti-99999", None, NOW).unwrap());
+    clock.advance(Duration::from_secs(90));
+    // Half of them have expired: the next write sweeps them out.
+    store
+        .revoke(Revoke::Family("sid-1"), NOW + 3600)
+        .await
+        .unwrap();
+    let live = (0..100_000u64).filter(|i| 60 + i % 60 > 90).count();
+    assert_eq!(store.len(), live + 1, "only live entries stay");
+    assert!(!store.check("jti-0", None, NOW + 90).unwrap());
+    clock.advance(Duration::from_secs(60));
+    store.purge_expired();
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn consume_is_true_once_per_jti() {
+    let store = MemoryStore::new();
+    let until = u64::MAX / 2;
+    assert!(store.consume("r-1", until).await.unwrap());
+    assert!(!store.consume("r-1", until).await.unwrap());
+    assert!(store.consume("r-2", until).await.unwrap());
+}
