@@ -105,11 +105,11 @@ impl AuthError {
         }
     }
 
-    /// The gRPC status code used for gRPC requests: 3 INVALID_ARGUMENT for a malformed request,
-    /// 14 UNAVAILABLE when the revocation store cannot answer, 16 UNAUTHENTICATED otherwise.
+    /// The gRPC status code used for gRPC requests: 14 UNAVAILABLE when the revocation store
+    /// cannot answer, 16 UNAUTHENTICATED for every other refusal (a malformed `authorization`
+    /// included: the call is not authenticated either way).
     pub fn grpc_code(&self) -> u8 {
         match self.status() {
-            StatusCode::BAD_REQUEST => 3,
             StatusCode::SERVICE_UNAVAILABLE => 14,
             _ => 16,
         }

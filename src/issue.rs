@@ -82,7 +82,9 @@ impl fmt::Debug for IssuedToken {
 }
 
 /// Signs tokens: the app's claims plus `iat`, `exp` (default lifetime 15 minutes), a random
-/// `jti`, and the configured `iss`, `aud` and token type. Claims the app sets itself are kept.
+/// `jti`, and the configured `iss`, `aud` and token type. Claims the app sets itself are kept,
+/// so never copy user input into the claims unchecked: a user-supplied `"type"`, `"exp"` or
+/// `"aud"` key would override the issuer's.
 ///
 /// ```
 /// use std::time::Duration;

@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey};
+use simple_asn1::ASN1Block;
 
 /// Why a key could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,13 @@ pub enum KeyError {
     WrongAlgorithm(Algorithm),
     /// The PEM could not be read as a key of the algorithm's family.
     InvalidPem(Algorithm),
+    /// An RSA key under 2048 bits (RFC 8725 §3.5).
+    RsaKeyTooSmall {
+        /// The modulus size in bits.
+        bits: u64,
+    },
+    /// An EC key on another curve than the algorithm's (P-256 for ES256, P-384 for ES384).
+    CurveMismatch(Algorithm),
     /// No crypto backend is available to jsonwebtoken in this build; see the crate docs on the
     /// `aws_lc_rs` and `rust_crypto` features.
     NoCryptoBackend,
@@ -52,6 +60,13 @@ impl fmt::Display for KeyError {
                 write!(f, "algorithm {alg:?} does not fit this kind of key")
             }
             Self::InvalidPem(alg) => write!(f, "the PEM is not a valid key for {alg:?}"),
+            Self::RsaKeyTooSmall { bits } => {
+                write!(f, "the RSA key has {bits} bits; at least 2048 are required")
+            }
+            Self::CurveMismatch(alg) => write!(
+                f,
+                "the EC key is not on the curve of {alg:?} (ES256 takes P-256, ES384 takes P-384)"
+            ),
             Self::NoCryptoBackend => f.write_str(
                 "jsonwebtoken has no crypto backend: enable exactly one of the `aws_lc_rs` \
                  or `rust_crypto` features of tower-jwt-auth",
@@ -126,6 +141,7 @@ impl VerifyingKey {
     /// assert!(VerifyingKey::from_pem(b"", Algorithm::HS256).is_err());
     /// ```
     pub fn from_pem(pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        ensure_crypto_provider()?;
         let pem = pem.as_ref();
         let key = match algorithm.family() {
             AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(pem),
@@ -133,10 +149,9 @@ impl VerifyingKey {
             AlgorithmFamily::Ed => DecodingKey::from_ed_pem(pem),
             AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
         };
-        Ok(Self::bound(
-            key.map_err(|_| KeyError::InvalidPem(algorithm))?,
-            algorithm,
-        ))
+        let key = key.map_err(|_| KeyError::InvalidPem(algorithm))?;
+        check_strength(&key, algorithm)?;
+        Ok(Self::bound(key, algorithm))
     }
 
     /// Names this key: a token whose header carries another `kid` is refused with it.
@@ -296,6 +311,42 @@ fn checked_secret(secret: &[u8], algorithm: Algorithm) -> Result<&[u8], KeyError
     }
     ensure_crypto_provider()?;
     Ok(secret)
+}
+
+/// Refuses RSA keys under 2048 bits and EC keys on another curve than the algorithm's, so that a
+/// key that would refuse (or weakly accept) every token fails when it is made.
+fn check_strength(key: &DecodingKey, algorithm: Algorithm) -> Result<(), KeyError> {
+    let DecodingKeyKind::SecretOrDer(der) = key.kind() else {
+        return Ok(());
+    };
+    match algorithm.family() {
+        AlgorithmFamily::Rsa => {
+            // PKCS#1 RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+            let blocks = simple_asn1::from_der(der).map_err(|_| KeyError::InvalidPem(algorithm))?;
+            let bits = match blocks.first() {
+                Some(ASN1Block::Sequence(_, items)) => match items.first() {
+                    Some(ASN1Block::Integer(_, n)) => n.bits(),
+                    _ => return Err(KeyError::InvalidPem(algorithm)),
+                },
+                _ => return Err(KeyError::InvalidPem(algorithm)),
+            };
+            if bits < 2048 {
+                return Err(KeyError::RsaKeyTooSmall { bits });
+            }
+        }
+        AlgorithmFamily::Ec => {
+            // The SEC 1 point: 0x04 || x || y uncompressed, or 0x02/0x03 || x compressed.
+            let coordinate = match algorithm {
+                Algorithm::ES384 => 48,
+                _ => 32,
+            };
+            if der.len() != 1 + 2 * coordinate && der.len() != 1 + coordinate {
+                return Err(KeyError::CurveMismatch(algorithm));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn secret_from_env(var: &str) -> Result<String, KeyError> {

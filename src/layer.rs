@@ -14,7 +14,7 @@ use crate::error::{is_grpc, AuthError};
 use crate::key::VerifyingKey;
 use crate::revoke::RevocationStore;
 use crate::service::JwtService;
-use crate::verify::{Rules, TokenType, MAX_REQUIRED_CLAIMS};
+use crate::verify::{Rules, TokenType, TypeRule, MAX_REQUIRED_CLAIMS, REGISTERED};
 
 type ErrorResponder = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
 
@@ -130,6 +130,19 @@ impl<C> JwtLayer<C> {
         self
     }
 
+    /// Accepts tokens whatever their `aud` when no audience is configured. By default a token
+    /// that names audiences is refused by a layer that has none (RFC 7519 §4.1.3): it was meant
+    /// for someone else.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).accept_any_audience();
+    /// ```
+    pub fn accept_any_audience(mut self) -> Self {
+        self.config().rules.any_audience = true;
+        self
+    }
+
     /// Accepts only tokens whose `sub` is `subject`.
     ///
     /// ```
@@ -151,7 +164,9 @@ impl<C> JwtLayer<C> {
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).require_claims(["sub", "jti", "iat"]);
     /// ```
     pub fn require_claims<I: IntoIterator<Item = impl Into<String>>>(mut self, claims: I) -> Self {
-        let claims = boxed(claims);
+        let mut claims = boxed(claims);
+        claims.sort();
+        claims.dedup();
         assert!(
             claims.len() <= MAX_REQUIRED_CLAIMS,
             "JwtLayer::require_claims takes at most {MAX_REQUIRED_CLAIMS} claim names"
@@ -167,7 +182,17 @@ impl<C> JwtLayer<C> {
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).token_type(TokenType::claim("type", "access"));
     /// ```
+    ///
+    /// # Panics
+    /// With a type claim named like a claim this crate reads itself (`exp`, `nbf`, `iss`, `aud`,
+    /// `sub`, `jti`, `sid`): no token could ever pass.
     pub fn token_type(mut self, token_type: TokenType) -> Self {
+        if let TokenType(TypeRule::Claim { name, .. }) = &token_type {
+            assert!(
+                !REGISTERED.contains(&&**name),
+                "JwtLayer::token_type: `{name}` is a registered claim; name the type claim otherwise (e.g. \"type\")"
+            );
+        }
         self.config().rules.token_type = Some(token_type);
         self
     }

@@ -17,9 +17,17 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     }
     let value = value.to_str().map_err(|_| AuthError::InvalidRequest)?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    // The auth-scheme is case-insensitive (RFC 7235 §2.1); other schemes are not ours.
+    // The auth-scheme is case-insensitive (RFC 7235 §2.1); other schemes are not ours, but
+    // `Bearer:x` or `Bearer<TAB>x` is a malformed bearer credential, not another scheme.
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
+        let looks_bearer = scheme
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
+        return if looks_bearer {
+            Err(AuthError::InvalidRequest)
+        } else {
+            Ok(None)
+        };
     }
     let token = rest.trim_start_matches(' ').trim_end();
     if token.is_empty() || !token.bytes().all(is_token68) {

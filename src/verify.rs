@@ -71,6 +71,9 @@ pub(crate) struct Rules {
     pub(crate) max_len: usize,
     pub(crate) issuers: Vec<Box<str>>,
     pub(crate) audiences: Vec<Box<str>>,
+    /// Accept any `aud` when no audience is configured (by default a token with `aud` is then
+    /// refused).
+    pub(crate) any_audience: bool,
     pub(crate) subject: Option<Box<str>>,
     pub(crate) required: Vec<Box<str>>,
     pub(crate) token_type: Option<TokenType>,
@@ -93,6 +96,7 @@ impl Rules {
             max_len: 8 * 1024,
             issuers: Vec::new(),
             audiences: Vec::new(),
+            any_audience: false,
             subject: None,
             required: Vec::new(),
             token_type: None,
@@ -144,7 +148,7 @@ impl Rules {
         if alg != self.key.algorithm {
             return Err(AuthError::DisallowedAlgorithm);
         }
-        if header.crit.is_some() {
+        if header.crit {
             return Err(AuthError::UnsupportedCriticalHeader);
         }
         if let (Some(expected), Some(kid)) = (&self.key.kid, &header.kid) {
@@ -194,6 +198,10 @@ impl Rules {
                 Presence::Mismatch => return Err(AuthError::InvalidAudience),
                 Presence::Match => {}
             }
+        } else if seen.aud_present && !self.any_audience {
+            // RFC 7519 §4.1.3: a token meant for named audiences is not for a receiver that
+            // does not know its own name (RFC 8725 §3.9, cross-service confusion).
+            return Err(AuthError::InvalidAudience);
         }
         if self.subject.is_some() {
             match seen.sub {
@@ -240,6 +248,7 @@ impl fmt::Debug for Rules {
             .field("max_len", &self.max_len)
             .field("issuers", &self.issuers)
             .field("audiences", &self.audiences)
+            .field("any_audience", &self.any_audience)
             .field("subject", &self.subject)
             .field("required", &self.required)
             .field("token_type", &self.token_type)
@@ -288,8 +297,9 @@ struct JoseHeader<'a> {
     typ: Option<Text<'a>>,
     #[serde(borrow, default)]
     kid: Option<Text<'a>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
+    /// Present at all, whatever its value (`"crit": null` is not valid JOSE either).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
 }
 
 /// A JSON string, borrowed from the input unless it had escapes (serde's own `Cow<str>`
@@ -342,6 +352,7 @@ struct Seen<'de> {
     nbf: Option<f64>,
     iss: Presence,
     aud: Presence,
+    aud_present: bool,
     sub: Presence,
     typ: Presence,
     required: u64,
@@ -377,9 +388,7 @@ impl<'de> Visitor<'de> for ClaimsScan<'_> {
         let mut seen = Seen::default();
         let mut dup = 0u8;
         while let Some(key) = map.next_key::<Text<'de>>()? {
-            if let Some(i) = rules.required.iter().position(|r| **r == *key) {
-                seen.required |= 1 << i;
-            }
+            let mut present = true;
             let bit = match &*key {
                 "exp" => {
                     seen.exp = Some(map.next_value()?);
@@ -401,6 +410,7 @@ impl<'de> Visitor<'de> for ClaimsScan<'_> {
                         accepted: &rules.audiences,
                         array: true,
                     })?;
+                    seen.aud_present = true;
                     8
                 }
                 "jti" if rules.revocation.is_some() => {
@@ -422,10 +432,16 @@ impl<'de> Visitor<'de> for ClaimsScan<'_> {
                     32
                 }
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    // A required claim set to `null` counts as absent (as PyJWT has it).
+                    present = map.next_value::<NotNull>()?.0;
                     0
                 }
             };
+            if present {
+                if let Some(i) = rules.required.iter().position(|r| **r == *key) {
+                    seen.required |= 1 << i;
+                }
+            }
             // A repeated registered claim is a parser-differential trap: refuse it.
             if dup & bit != 0 {
                 return Err(de::Error::custom("repeated registered claim"));
@@ -445,7 +461,7 @@ fn presence(matched: bool) -> Presence {
 }
 
 /// Reads a string (or, for `aud`, a string or an array of strings) and answers whether any
-/// value is in `accepted`. With nothing accepted, any well-typed value is `Match`.
+/// value is in `accepted` (the caller ignores the answer when nothing is configured).
 struct OneOf<'r> {
     accepted: &'r [Box<str>],
     array: bool,
@@ -453,7 +469,7 @@ struct OneOf<'r> {
 
 impl OneOf<'_> {
     fn check(&self, value: &str) -> bool {
-        self.accepted.is_empty() || self.accepted.iter().any(|a| **a == *value)
+        self.accepted.iter().any(|a| **a == *value)
     }
 }
 
@@ -497,3 +513,66 @@ impl<'de> Visitor<'de> for OneOf<'_> {
         })
     }
 }
+
+/// Skips any JSON value and says whether it was something other than `null`.
+struct NotNull(bool);
+
+impl<'de> Deserialize<'de> for NotNull {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NotNullVisitor;
+        impl<'de> Visitor<'de> for NotNullVisitor {
+            type Value = NotNull;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<NotNull, E> {
+                Ok(NotNull(false))
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<NotNull, E> {
+                Ok(NotNull(false))
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<NotNull, E> {
+                Ok(NotNull(true))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<NotNull, E> {
+                Ok(NotNull(true))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<NotNull, E> {
+                Ok(NotNull(true))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<NotNull, E> {
+                Ok(NotNull(true))
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<NotNull, E> {
+                Ok(NotNull(true))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NotNull, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(NotNull(true))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NotNull, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(NotNull(true))
+            }
+        }
+        deserializer.deserialize_any(NotNullVisitor)
+    }
+}
+
+/// `deserialize_with` for header fields whose mere presence matters.
+fn present<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+/// Claims this crate reads itself; a type claim of one of these names could never match.
+pub(crate) const REGISTERED: [&str; 7] = ["exp", "nbf", "iss", "aud", "sub", "jti", "sid"];

@@ -234,23 +234,23 @@ async fn token_that_is_not_a_jwt_is_unauthenticated_malformed_token() {
 }
 
 #[tokio::test]
-async fn repeated_authorization_metadata_is_invalid_argument() {
+async fn repeated_authorization_metadata_is_unauthenticated_invalid_request() {
     let token = access_token("user-42");
 
     let status = refused(hello(&[&bearer(&token), &bearer(&token)])).await;
     assert_status(
         &status,
-        Code::InvalidArgument,
+        Code::Unauthenticated,
         "malformed or repeated Authorization header",
     );
 }
 
 #[tokio::test]
-async fn bearer_scheme_without_token_is_invalid_argument() {
+async fn bearer_scheme_without_token_is_unauthenticated_invalid_request() {
     let status = refused(hello(&["Bearer"])).await;
     assert_status(
         &status,
-        Code::InvalidArgument,
+        Code::Unauthenticated,
         "malformed or repeated Authorization header",
     );
 }

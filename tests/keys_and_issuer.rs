@@ -68,6 +68,25 @@ fn a_pem_of_the_wrong_family_is_refused() {
 }
 
 #[test]
+fn rsa_keys_under_2048_bits_are_refused() {
+    let err = VerifyingKey::from_pem(pem("rsa1024_public"), Algorithm::RS256).unwrap_err();
+    assert_eq!(err, KeyError::RsaKeyTooSmall { bits: 1024 });
+    assert!(VerifyingKey::from_pem(pem("rsa_public"), Algorithm::RS256).is_ok());
+}
+
+#[test]
+fn an_ec_key_on_the_wrong_curve_is_refused() {
+    assert_eq!(
+        VerifyingKey::from_pem(pem("ec384_public"), Algorithm::ES256).unwrap_err(),
+        KeyError::CurveMismatch(Algorithm::ES256)
+    );
+    assert_eq!(
+        VerifyingKey::from_pem(pem("ec256_public"), Algorithm::ES384).unwrap_err(),
+        KeyError::CurveMismatch(Algorithm::ES384)
+    );
+}
+
+#[test]
 fn secret_from_env_fails_clearly_when_missing_or_short() {
     // Each test process sets its own variables; names are unique to this test.
     let missing =

@@ -418,11 +418,21 @@ async fn configured_audience_matches_a_string_or_any_array_member() {
 }
 
 #[tokio::test]
-async fn an_unconfigured_audience_is_not_checked() {
+async fn a_token_naming_audiences_is_refused_where_no_audience_is_configured() {
+    for aud in [json!("billing"), json!(["billing", "orders"]), json!([])] {
+        let mut claims = claims();
+        claims["aud"] = aud.clone();
+        let reply = with_bearer(&hs256_app(), &token(&claims)).await;
+        assert_eq!(reply.description(), "invalid audience", "{aud}");
+    }
+}
+
+#[tokio::test]
+async fn accept_any_audience_lets_them_through() {
+    let app = app(layer(hs256()).accept_any_audience());
     let mut claims = claims();
     claims["aud"] = json!(["whatever"]);
-    let reply = with_bearer(&hs256_app(), &token(&claims)).await;
-    assert_eq!(reply.status, StatusCode::OK);
+    assert_accepted(&app, &token(&claims)).await;
 }
 
 #[tokio::test]
@@ -577,4 +587,45 @@ async fn on_error_replaces_the_http_response() {
     let reply = with_bearer(&app, "a.b.c").await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.body, json!("nope: malformed token"));
+}
+
+#[tokio::test]
+async fn a_null_crit_header_is_refused_too() {
+    let header = json!({"alg": "HS256", "crit": null});
+    assert_refused(
+        &hs256_app(),
+        &hs256_token(&header, &claims(), SECRET),
+        "unsupported critical header",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_malformed_bearer_scheme_is_400_not_anonymous() {
+    let token = token(&claims());
+    let optional = app(layer(hs256()).optional());
+    for value in [
+        format!("Bearer\t{token}"),
+        format!("Bearer:{token}"),
+        format!("BearerX {token}"),
+    ] {
+        let reply = request(&optional, "/", &[("authorization", &value)]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{value:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_required_claim_set_to_null_counts_as_missing() {
+    let app = app(layer(hs256()).require_claims(["tenant", "tenant"]));
+    let mut claims = claims();
+    claims["tenant"] = json!(null);
+    assert_refused(&app, &token(&claims), "missing required claim").await;
+    claims["tenant"] = json!([]);
+    assert_accepted(&app, &token(&claims)).await;
+}
+
+#[test]
+#[should_panic(expected = "registered claim")]
+fn a_type_claim_named_like_a_registered_claim_is_refused_at_build_time() {
+    let _ = layer(hs256()).token_type(TokenType::claim("sub", "access"));
 }
