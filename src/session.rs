@@ -140,6 +140,7 @@ pub struct Sessions {
     access_type: TokenType,
     refresh_type: TokenType,
     refresh_ttl: u64,
+    leeway: u64,
     issuer: Option<String>,
     audience: Vec<String>,
     clock: Clock,
@@ -162,6 +163,7 @@ impl Sessions {
             access_type,
             refresh_type,
             refresh_ttl,
+            leeway: 30,
             issuer: None,
             audience: Vec::new(),
             clock: Clock::system(),
@@ -194,6 +196,21 @@ impl Sessions {
     pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
         self.refresh = self.refresh.ttl(ttl);
         self.refresh_ttl = ttl.as_secs();
+        self
+    }
+
+    /// Clock skew allowed on `exp`/`nbf` by [`layer`](Sessions::layer) and by refresh
+    /// (default 30 s).
+    ///
+    /// ```
+    /// # let s = b"an HS256 secret of at least 32 bytes!";
+    /// # use tower_jwt_auth::*;
+    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    ///     .leeway(std::time::Duration::from_secs(5));
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway.as_secs();
         self
     }
 
@@ -254,6 +271,7 @@ impl Sessions {
         let mut layer = JwtLayer::new(self.verifying.clone())
             .token_type(self.access_type.clone())
             .revocation(self.store.clone())
+            .leeway(Duration::from_secs(self.leeway))
             .clock(self.clock.clone());
         if let Some(issuer) = &self.issuer {
             layer = layer.issuer(issuer.clone());
@@ -300,7 +318,8 @@ impl Sessions {
             .ceil() as u64;
         if !self
             .store
-            .consume(&jti, exp.max(self.clock.now() + 1))
+            // Remember the use for as long as the layer could still accept the token.
+            .consume(&jti, exp.saturating_add(self.leeway + 1))
             .await
             .map_err(SessionError::Unavailable)?
         {
@@ -361,6 +380,7 @@ impl Sessions {
 
     fn refresh_rules(&self) -> Rules {
         let mut rules = Rules::new(self.verifying.clone());
+        rules.leeway = self.leeway;
         rules.token_type = Some(self.refresh_type.clone());
         rules.revocation = Some(self.store.clone());
         rules.clock = self.clock.clone();

@@ -1,123 +1,17 @@
 //! The quickstart example as a user runs it: the real binary, over a real TCP socket.
 
 mod common;
+#[path = "common/quickstart.rs"]
+mod quickstart;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use common::{b64, hs256_sign, hs256_token};
+use quickstart::{binary, get, login, post, tokens, Quickstart};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const SECRET: &str = "quickstart-test-secret-of-at-least-32-bytes";
-
-/// The example binary, brought up to date once per test run (`cargo test --test quickstart`
-/// alone does not build examples, and a stale binary would test old code).
-fn binary() -> PathBuf {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        // The same features as this test binary, so the library is not rebuilt differently.
-        let features: Vec<&str> = [
-            ("aws_lc_rs", cfg!(feature = "aws_lc_rs")),
-            ("rust_crypto", cfg!(feature = "rust_crypto")),
-            ("axum", cfg!(feature = "axum")),
-        ]
-        .into_iter()
-        .filter_map(|(name, on)| on.then_some(name))
-        .collect();
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "--example",
-                "quickstart",
-                "--no-default-features",
-                "--features",
-            ])
-            .arg(features.join(","))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build --example quickstart failed");
-    });
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
-}
-
-/// A running quickstart; killed when dropped.
-struct Quickstart {
-    child: Child,
-    base: String,
-}
-
-impl Quickstart {
-    fn start(secret: Option<&str>) -> Self {
-        let mut command = Command::new(binary());
-        command
-            .env("BIND", "127.0.0.1:0")
-            .env_remove("JWT_SECRET")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null());
-        if let Some(secret) = secret {
-            command.env("JWT_SECRET", secret);
-        }
-        let mut child = command.spawn().unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("quickstart exited before listening")
-                .unwrap();
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                break addr.to_owned();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Quickstart {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn login(app: &Quickstart, body: Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url("/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn get(app: &Quickstart, path: &str, token: Option<&str>) -> (StatusCode, Value, String) {
-    let mut request = reqwest::Client::new().get(app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .map_or(String::new(), |v| v.to_str().unwrap().to_owned());
-    (
-        status,
-        response.json().await.unwrap_or(Value::Null),
-        challenge,
-    )
-}
 
 fn decode_part(token: &str, index: usize) -> Value {
     let part = token.split('.').nth(index).unwrap();
@@ -125,12 +19,6 @@ fn decode_part(token: &str, index: usize) -> Value {
         &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap(),
     )
     .unwrap()
-}
-
-async fn tokens(app: &Quickstart) -> Value {
-    let response = login(app, json!({"username": "john", "password": "secret123"})).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -323,25 +211,6 @@ fn a_short_jwt_secret_stops_the_app_with_a_clear_error() {
         !stderr.contains("too-short"),
         "the secret must not be printed: {stderr}"
     );
-}
-
-async fn post(app: &Quickstart, path: &str, token: &str) -> (StatusCode, Value, String) {
-    let response = reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .map_or(String::new(), |v| v.to_str().unwrap().to_owned());
-    (
-        status,
-        response.json().await.unwrap_or(Value::Null),
-        challenge,
-    )
 }
 
 #[tokio::test]

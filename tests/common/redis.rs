@@ -1,0 +1,192 @@
+//! A real `redis-server` on a free loopback port, for the Redis store tests, and a TCP proxy in
+//! front of it that can cut one client off (refuse) or leave its connection half dead (blackhole).
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
+
+/// A `redis-server` process, killed on drop. [`stop`](Self::stop) and
+/// [`start`](Self::start) again reuse the same port, as a restarted Redis would.
+pub struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// A running server on a free port.
+    pub fn start() -> Self {
+        let mut server = Self::stopped();
+        server.start_again();
+        server
+    }
+
+    /// A port reserved for a server that is not running yet (start it with `start_again`).
+    pub fn stopped() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        Self { port, child: None }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server on its port and waits until it answers PING.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "redis-server is already running");
+        let port = self.port.to_string();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn();
+        let mut child = match child {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                "redis-server is not on PATH; these tests need a real Redis: \
+                 install it with `apt-get install -y redis-server`"
+            ),
+            Err(e) => panic!("cannot run redis-server: {e}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pong(self.port) {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("redis-server on port {port} exited at start: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {port} did not answer PING"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.child = Some(child);
+    }
+
+    /// Kills the server (as a crash would: no goodbye to clients) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn pong(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut reply = [0; 7];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
+}
+
+/// What the proxy does with connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Relays both ways.
+    Forward,
+    /// Closes every connection and each new one at once.
+    Refuse,
+    /// Keeps connections open but relays nothing: a half-dead link.
+    Blackhole,
+}
+
+/// A TCP proxy on a free loopback port in front of `upstream`. Switching to `Refuse` closes every
+/// connection; switching to `Blackhole` silences the open ones without closing them; switching
+/// away from `Blackhole` closes the silenced ones.
+pub struct Proxy {
+    port: u16,
+    mode: watch::Sender<Mode>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (mode, _) = watch::channel(Mode::Forward);
+        let modes = mode.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(relay(client, upstream, modes.subscribe()));
+            }
+        });
+        Self { port, mode, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set(&self, mode: Mode) {
+        self.mode.send_replace(mode);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn relay(mut client: tokio::net::TcpStream, upstream: u16, mut mode: watch::Receiver<Mode>) {
+    let current = *mode.borrow_and_update();
+    match current {
+        Mode::Refuse => {}
+        Mode::Forward => {
+            let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+            else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => return,
+                _ = mode.changed() => {}
+            }
+            if *mode.borrow_and_update() == Mode::Blackhole {
+                drop(server);
+                silence(&mut client, &mut mode).await;
+            }
+        }
+        Mode::Blackhole => silence(&mut client, &mut mode).await,
+    }
+}
+
+/// Reads and drops what the client sends, answering nothing, until the mode changes.
+async fn silence(client: &mut tokio::net::TcpStream, mode: &mut watch::Receiver<Mode>) {
+    let mut sink = [0; 1024];
+    tokio::select! {
+        _ = async { while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {} } => {}
+        _ = mode.changed() => {}
+    }
+}
