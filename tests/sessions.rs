@@ -373,3 +373,16 @@ async fn consume_is_true_once_per_jti() {
     assert!(!store.consume("r-1", until).await.unwrap());
     assert!(store.consume("r-2", until).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_refresh_token_just_past_exp_but_within_leeway_still_works_only_once() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new().clock(clock.clone()), &clock)
+        .refresh_ttl(Duration::from_secs(3600))
+        .leeway(Duration::from_secs(30));
+    let pair = login(&sessions);
+    clock.set(pair.refresh.expires_at + 10);
+    assert!(sessions.refresh(&pair.refresh.token).await.is_ok());
+    clock.advance(Duration::from_secs(5));
+    assert!(matches!(sessions.refresh(&pair.refresh.token).await, Err(SessionError::Reused)));
+}
