@@ -384,5 +384,8 @@ async fn a_refresh_token_just_past_exp_but_within_leeway_still_works_only_once()
     clock.set(pair.refresh.expires_at + 10);
     assert!(sessions.refresh(&pair.refresh.token).await.is_ok());
     clock.advance(Duration::from_secs(5));
-    assert!(matches!(sessions.refresh(&pair.refresh.token).await, Err(SessionError::Reused)));
+    assert!(matches!(
+        sessions.refresh(&pair.refresh.token).await,
+        Err(SessionError::Reused)
+    ));
 }
