@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
-use crate::key::SigningKey;
+use crate::keys::SigningKey;
 use crate::verify::{TokenType, TypeRule};
 
 /// Why a token could not be minted.

@@ -11,7 +11,7 @@ use tower_layer::Layer;
 
 use crate::clock::Clock;
 use crate::error::{is_grpc, AuthError};
-use crate::key::VerifyingKey;
+use crate::keys::KeySet;
 use crate::revoke::RevocationStore;
 use crate::service::JwtService;
 use crate::verify::{Rules, TokenType, TypeRule, MAX_REQUIRED_CLAIMS, REGISTERED};
@@ -69,12 +69,13 @@ pub struct JwtLayer<C> {
 }
 
 impl<C> JwtLayer<C> {
-    /// A layer that accepts tokens signed by `key` (and only with its algorithm), requires `exp`,
+    /// A layer that accepts tokens signed by `keys` (a [`VerifyingKey`](crate::VerifyingKey) or a
+    /// [`KeySet`], each key only with its own algorithm), requires `exp`,
     /// checks `nbf`, allows 30 s of clock skew and refuses tokens over 8 KiB before decoding.
-    pub fn new(key: VerifyingKey) -> Self {
+    pub fn new(keys: impl Into<KeySet>) -> Self {
         Self {
             config: Arc::new(Config {
-                rules: Rules::new(key),
+                rules: Rules::new(keys.into()),
                 optional: false,
                 realm: None,
                 on_error: None,

@@ -15,7 +15,7 @@ mod error;
 mod extract;
 mod future;
 mod issue;
-mod key;
+mod keys;
 mod layer;
 #[cfg(feature = "redis")]
 mod redis_store;
@@ -34,7 +34,7 @@ pub use extract::AuthRejection;
 pub use future::ResponseFuture;
 pub use issue::{IssueError, IssuedToken, TokenIssuer};
 pub use jsonwebtoken::Algorithm;
-pub use key::{KeyError, SigningKey, VerifyingKey};
+pub use keys::{KeyError, KeySet, PublicJwks, SigningKey, VerifyingKey};
 pub use layer::JwtLayer;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;

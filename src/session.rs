@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::clock::Clock;
 use crate::error::AuthError;
 use crate::issue::{random_id, IssueError, IssuedToken, TokenIssuer};
-use crate::key::{SigningKey, VerifyingKey};
+use crate::keys::{SigningKey, VerifyingKey};
 use crate::layer::JwtLayer;
 use crate::revoke::{RevocationStore, Revoke, StoreError};
 use crate::token::bearer;
@@ -379,7 +379,7 @@ impl Sessions {
     }
 
     fn refresh_rules(&self) -> Rules {
-        let mut rules = Rules::new(self.verifying.clone());
+        let mut rules = Rules::new(self.verifying.clone().into());
         rules.leeway = self.leeway;
         rules.token_type = Some(self.refresh_type.clone());
         rules.revocation = Some(self.store.clone());

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::clock::Clock;
 use crate::error::AuthError;
-use crate::key::VerifyingKey;
+use crate::keys::{KeySet, VerifyingKey};
 use crate::revoke::RevocationStore;
 
 /// The token type a layer expects (RFC 8725 §3.11): either the JOSE `typ` header, or a claim
@@ -66,7 +66,7 @@ impl TypeRule {
 /// Everything a token is checked against; one per layer, shared behind an `Arc`.
 #[derive(Clone)]
 pub(crate) struct Rules {
-    pub(crate) key: VerifyingKey,
+    pub(crate) keys: KeySet,
     pub(crate) leeway: u64,
     pub(crate) max_len: usize,
     pub(crate) issuers: Vec<Box<str>>,
@@ -89,9 +89,9 @@ pub(crate) const MAX_REQUIRED_CLAIMS: usize = 64;
 const STACK_BUF: usize = 4096;
 
 impl Rules {
-    pub(crate) fn new(key: VerifyingKey) -> Self {
+    pub(crate) fn new(keys: KeySet) -> Self {
         Self {
-            key,
+            keys,
             leeway: 30,
             max_len: 8 * 1024,
             issuers: Vec::new(),
@@ -119,13 +119,8 @@ impl Rules {
         if payload.contains('.') {
             return Err(AuthError::Malformed);
         }
-        with_decoded(header, |json| self.check_header(json))?;
-        match jsonwebtoken::crypto::verify(
-            signature,
-            message.as_bytes(),
-            &self.key.key,
-            self.key.algorithm,
-        ) {
+        let key = with_decoded(header, |json| self.check_header(json))?;
+        match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, key.algorithm) {
             Ok(true) => {}
             Ok(false) => return Err(AuthError::InvalidSignature),
             Err(e) => {
@@ -141,28 +136,22 @@ impl Rules {
         })
     }
 
-    fn check_header(&self, json: &[u8]) -> Result<(), AuthError> {
+    /// Checks the header and picks the key that may verify the signature.
+    fn check_header(&self, json: &[u8]) -> Result<&VerifyingKey, AuthError> {
         let header: JoseHeader<'_> =
             serde_json::from_slice(json).map_err(|_| AuthError::Malformed)?;
         let alg = Algorithm::from_str(&header.alg).map_err(|_| AuthError::DisallowedAlgorithm)?;
-        if alg != self.key.algorithm {
-            return Err(AuthError::DisallowedAlgorithm);
-        }
         if header.crit {
             return Err(AuthError::UnsupportedCriticalHeader);
         }
-        if let (Some(expected), Some(kid)) = (&self.key.kid, &header.kid) {
-            if **expected != **kid {
-                return Err(AuthError::UnknownKey);
-            }
-        }
+        let key = self.keys.select(header.kid.as_deref(), alg)?;
         if let Some(TokenType(TypeRule::Header(expected))) = &self.token_type {
             match &header.typ {
                 Some(typ) if media_type_eq(typ, expected) => {}
                 _ => return Err(AuthError::WrongTokenType),
             }
         }
-        Ok(())
+        Ok(key)
     }
 
     fn check_claims(&self, json: &[u8]) -> Result<(), AuthError> {
@@ -243,7 +232,7 @@ impl Rules {
 impl fmt::Debug for Rules {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rules")
-            .field("key", &self.key)
+            .field("keys", &self.keys)
             .field("leeway", &self.leeway)
             .field("max_len", &self.max_len)
             .field("issuers", &self.issuers)

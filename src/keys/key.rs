@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey};
 use simple_asn1::ASN1Block;
 
@@ -34,6 +35,15 @@ pub enum KeyError {
     },
     /// An EC key on another curve than the algorithm's (P-256 for ES256, P-384 for ES384).
     CurveMismatch(Algorithm),
+    /// A JWK this crate does not verify with: not a signing key (`"use": "enc"`), a symmetric
+    /// (`oct`) key, or an unsupported key type, curve or algorithm.
+    UnsupportedJwk,
+    /// A JWKS document that is not `{"keys": [...]}` JSON.
+    InvalidJwks,
+    /// A JWKS document without any usable signing key.
+    NoUsableKey,
+    /// Only asymmetric keys have a public half to publish.
+    NotPublishable,
     /// No crypto backend is available to jsonwebtoken in this build; see the crate docs on the
     /// `aws_lc_rs` and `rust_crypto` features.
     NoCryptoBackend,
@@ -67,6 +77,14 @@ impl fmt::Display for KeyError {
                 f,
                 "the EC key is not on the curve of {alg:?} (ES256 takes P-256, ES384 takes P-384)"
             ),
+            Self::UnsupportedJwk => f.write_str(
+                "the JWK is not a supported signing key (RSA, EC P-256/P-384 or Ed25519)",
+            ),
+            Self::InvalidJwks => f.write_str("the JWKS document is not {\"keys\": [...]} JSON"),
+            Self::NoUsableKey => f.write_str("the JWKS document has no usable signing key"),
+            Self::NotPublishable => {
+                f.write_str("an HMAC secret has no public half: only asymmetric keys are published")
+            }
             Self::NoCryptoBackend => f.write_str(
                 "jsonwebtoken has no crypto backend: enable exactly one of the `aws_lc_rs` \
                  or `rust_crypto` features of tower-jwt-auth",
@@ -152,6 +170,64 @@ impl VerifyingKey {
         let key = key.map_err(|_| KeyError::InvalidPem(algorithm))?;
         check_strength(&key, algorithm)?;
         Ok(Self::bound(key, algorithm))
+    }
+
+    /// A public key from a JWK (RFC 7517): RSA, EC (P-256, P-384) or Ed25519, signing use only.
+    /// Its algorithm is the JWK's `alg`, or, when absent, the one its type implies (RS256 for
+    /// RSA, ES256/ES384 by curve, EdDSA); its `kid` is kept.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, VerifyingKey};
+    ///
+    /// let jwk = serde_json::from_str(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#)?;
+    /// let key = VerifyingKey::from_jwk(&jwk)?;
+    /// assert_eq!(key.algorithm(), Algorithm::EdDSA);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        ensure_crypto_provider()?;
+        if jwk
+            .common
+            .public_key_use
+            .as_ref()
+            .is_some_and(|u| *u != PublicKeyUse::Signature)
+        {
+            return Err(KeyError::UnsupportedJwk);
+        }
+        let implied = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Algorithm::RS256,
+            AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+                EllipticCurve::P256 => Algorithm::ES256,
+                EllipticCurve::P384 => Algorithm::ES384,
+                _ => return Err(KeyError::UnsupportedJwk),
+            },
+            AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
+                Algorithm::EdDSA
+            }
+            // Never trust a shared secret fetched with the public keys.
+            _ => return Err(KeyError::UnsupportedJwk),
+        };
+        let algorithm = match jwk.common.key_algorithm {
+            None => implied,
+            Some(alg) => jwk_algorithm(alg).ok_or(KeyError::UnsupportedJwk)?,
+        };
+        if algorithm.family() != implied.family() {
+            return Err(KeyError::WrongAlgorithm(algorithm));
+        }
+        if algorithm.family() == AlgorithmFamily::Ec && algorithm != implied {
+            return Err(KeyError::CurveMismatch(algorithm));
+        }
+        let key = DecodingKey::from_jwk(jwk).map_err(|_| KeyError::UnsupportedJwk)?;
+        if let DecodingKeyKind::RsaModulusExponent { n, .. } = key.kind() {
+            let bits = rsa_bits(n);
+            if bits < 2048 {
+                return Err(KeyError::RsaKeyTooSmall { bits });
+            }
+        }
+        let mut key = Self::bound(key, algorithm);
+        key.kid = jwk.common.key_id.as_deref().map(Into::into);
+        Ok(key)
     }
 
     /// Names this key: a token whose header carries another `kid` is refused with it.
@@ -284,6 +360,27 @@ impl SigningKey {
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }
+
+    /// The public half as a JWK (with `kid`, `alg` and `"use": "sig"`), for a JWKS document.
+    /// HMAC secrets have no public half and are refused.
+    ///
+    /// ```
+    /// use tower_jwt_auth::SigningKey;
+    ///
+    /// assert!(SigningKey::hs256([1u8; 32])?.public_jwk().is_err());
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    pub fn public_jwk(&self) -> Result<Jwk, KeyError> {
+        if self.algorithm.family() == AlgorithmFamily::Hmac {
+            return Err(KeyError::NotPublishable);
+        }
+        ensure_crypto_provider()?;
+        let mut jwk = Jwk::from_encoding_key(&self.key, self.algorithm)
+            .map_err(|_| KeyError::NotPublishable)?;
+        jwk.common.key_id = self.kid.as_deref().map(Into::into);
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        Ok(jwk)
+    }
 }
 
 impl fmt::Debug for SigningKey {
@@ -347,6 +444,34 @@ fn check_strength(key: &DecodingKey, algorithm: Algorithm) -> Result<(), KeyErro
         _ => {}
     }
     Ok(())
+}
+
+/// The signature algorithm a JWK's `alg` names, if it names one.
+fn jwk_algorithm(alg: KeyAlgorithm) -> Option<Algorithm> {
+    Some(match alg {
+        KeyAlgorithm::HS256 => Algorithm::HS256,
+        KeyAlgorithm::HS384 => Algorithm::HS384,
+        KeyAlgorithm::HS512 => Algorithm::HS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// Bits of a big-endian unsigned modulus.
+fn rsa_bits(n: &[u8]) -> u64 {
+    let n = match n.iter().position(|&b| b != 0) {
+        Some(first) => &n[first..],
+        None => return 0,
+    };
+    (n.len() as u64 - 1) * 8 + u64::from(8 - n[0].leading_zeros())
 }
 
 fn secret_from_env(var: &str) -> Result<String, KeyError> {

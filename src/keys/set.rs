@@ -1,0 +1,129 @@
+//! [`KeySet`]: several verifying keys, the token's `kid` choosing among them.
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::Algorithm;
+
+use super::{KeyError, VerifyingKey};
+use crate::error::AuthError;
+
+/// Several verifying keys; a token's `kid` picks one, and that key's algorithm bounds the `alg`
+/// it is accepted with. A token without `kid` is accepted only when exactly one key could apply.
+///
+/// ```
+/// use tower_jwt_auth::{Algorithm, KeySet, VerifyingKey};
+///
+/// let keys = KeySet::new([
+///     VerifyingKey::hs256([1u8; 32])?.with_kid("2026-10"),
+///     VerifyingKey::hs256([2u8; 32])?.with_kid("2026-11"),
+/// ]);
+/// assert_eq!(keys.len(), 2);
+/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct KeySet {
+    keys: Vec<VerifyingKey>,
+}
+
+impl KeySet {
+    /// A set of these keys.
+    pub fn new(keys: impl IntoIterator<Item = VerifyingKey>) -> Self {
+        Self {
+            keys: keys.into_iter().collect(),
+        }
+    }
+
+    /// The signing keys of a JWKS document (RFC 7517). Keys not meant for signatures (`"use":
+    /// "enc"`), symmetric (`oct`) keys, and keys of unsupported types or curves are skipped;
+    /// a document with no usable key is an error.
+    ///
+    /// ```
+    /// use tower_jwt_auth::KeySet;
+    ///
+    /// let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"EdDSA",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    /// let keys = KeySet::from_jwks(jwks)?;
+    /// assert_eq!(keys.kids().collect::<Vec<_>>(), ["k1"]);
+    /// assert!(KeySet::from_jwks(br#"{"keys":[]}"#).is_err());
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    pub fn from_jwks(document: &[u8]) -> Result<Self, KeyError> {
+        let set: JwkSet = serde_json::from_slice(document).map_err(|_| KeyError::InvalidJwks)?;
+        let mut keys = Vec::with_capacity(set.keys.len());
+        for jwk in &set.keys {
+            match VerifyingKey::from_jwk(jwk) {
+                Ok(key) => keys.push(key),
+                Err(err) => {
+                    tracing::debug!(target: "tower_jwt_auth", kid = ?jwk.common.key_id, error = %err, "JWK skipped");
+                }
+            }
+        }
+        if keys.is_empty() {
+            return Err(KeyError::NoUsableKey);
+        }
+        Ok(Self { keys })
+    }
+
+    /// Adds a key.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{KeySet, VerifyingKey};
+    ///
+    /// let keys = KeySet::default().with(VerifyingKey::hs256([1u8; 32])?.with_kid("a"));
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn with(mut self, key: VerifyingKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// How many keys the set holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key ids in the set.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().filter_map(|k| k.kid.as_deref())
+    }
+
+    /// The key for a token with this `kid` and `alg`.
+    pub(crate) fn select(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<&VerifyingKey, AuthError> {
+        if let Some(kid) = kid {
+            if let Some(key) = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)) {
+                return if key.algorithm == alg {
+                    Ok(key)
+                } else {
+                    Err(AuthError::DisallowedAlgorithm)
+                };
+            }
+        }
+        // No `kid`, or one no key is named by: only keys without a name of their own may apply,
+        // and only when exactly one fits the algorithm.
+        let mut fitting = self
+            .keys
+            .iter()
+            .filter(|k| k.algorithm == alg && (kid.is_none() || k.kid.is_none()));
+        match (fitting.next(), fitting.next()) {
+            (Some(key), None) => Ok(key),
+            (Some(_), Some(_)) => Err(AuthError::UnknownKey),
+            (None, _) if kid.is_some() => Err(AuthError::UnknownKey),
+            (None, _) => Err(AuthError::DisallowedAlgorithm),
+        }
+    }
+}
+
+impl From<VerifyingKey> for KeySet {
+    fn from(key: VerifyingKey) -> Self {
+        Self { keys: vec![key] }
+    }
+}
