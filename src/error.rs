@@ -59,6 +59,8 @@ pub enum AuthError {
     Revoked,
     /// The revocation store cannot answer, so the layer fails closed (503).
     RevocationUnavailable,
+    /// No signing keys could be had (the JWKS endpoint is down and nothing is cached): 503.
+    KeysUnavailable,
 }
 
 impl AuthError {
@@ -66,7 +68,7 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
-            Self::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RevocationUnavailable | Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -74,7 +76,7 @@ impl AuthError {
     /// The RFC 6750 error code, `None` when the request had no credentials at all.
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
-            Self::MissingToken | Self::RevocationUnavailable => None,
+            Self::MissingToken | Self::RevocationUnavailable | Self::KeysUnavailable => None,
             Self::InvalidRequest => Some("invalid_request"),
             _ => Some("invalid_token"),
         }
@@ -102,6 +104,7 @@ impl AuthError {
             Self::WrongTokenType => "wrong token type",
             Self::Revoked => "token revoked",
             Self::RevocationUnavailable => "revocation store unavailable",
+            Self::KeysUnavailable => "signing keys unavailable",
         }
     }
 
@@ -147,7 +150,7 @@ impl AuthError {
     /// `{"error": ..., "error_description": ...}`.
     pub fn to_response(&self, realm: Option<&str>) -> Response<Bytes> {
         let fallback = match self {
-            Self::RevocationUnavailable => "temporarily_unavailable",
+            Self::RevocationUnavailable | Self::KeysUnavailable => "temporarily_unavailable",
             _ => "unauthorized",
         };
         let body = serde_json::json!({

@@ -9,12 +9,13 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 use tower_layer::Layer;
 
+use crate::claims::REGISTERED;
 use crate::clock::Clock;
 use crate::error::{is_grpc, AuthError};
-use crate::keys::KeySet;
+use crate::keys::{KeySource, TrustedIssuer};
 use crate::revoke::RevocationStore;
 use crate::service::JwtService;
-use crate::verify::{Rules, TokenType, TypeRule, MAX_REQUIRED_CLAIMS, REGISTERED};
+use crate::verify::{Keys, Rules, TokenType, TypeRule, MAX_REQUIRED_CLAIMS};
 
 type ErrorResponder = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
 
@@ -69,13 +70,42 @@ pub struct JwtLayer<C> {
 }
 
 impl<C> JwtLayer<C> {
-    /// A layer that accepts tokens signed by `keys` (a [`VerifyingKey`](crate::VerifyingKey) or a
-    /// [`KeySet`], each key only with its own algorithm), requires `exp`,
+    /// A layer that accepts tokens signed by `keys` (a [`VerifyingKey`](crate::VerifyingKey), a
+    /// [`KeySet`](crate::KeySet), or a `RemoteJwks`; each key only with its own algorithm;
+    /// keys found by OIDC discovery only for their issuer), requires `exp`,
     /// checks `nbf`, allows 30 s of clock skew and refuses tokens over 8 KiB before decoding.
-    pub fn new(keys: impl Into<KeySet>) -> Self {
+    pub fn new(keys: impl Into<KeySource>) -> Self {
+        let keys = keys.into();
+        let discovered = keys.discovered_issuer().map(str::to_owned);
+        let layer = Self::with_keys(Keys::One(keys));
+        match discovered {
+            // Keys found by OIDC discovery are trusted for that issuer's tokens only.
+            Some(issuer) => layer.issuer(issuer),
+            None => layer,
+        }
+    }
+
+    /// A layer that accepts tokens from several issuers, each with its own keys and audiences,
+    /// chosen by the token's `iss` before any key is looked up (an unknown `iss` never causes a
+    /// fetch). `.issuer()` and `.audience()` do not apply to such a layer; everything else does.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{JwtLayer, TrustedIssuer, VerifyingKey};
+    ///
+    /// let layer = JwtLayer::<serde_json::Value>::for_issuers([
+    ///     TrustedIssuer::new("https://a.example", VerifyingKey::hs256([1u8; 32])?).audience("api"),
+    ///     TrustedIssuer::new("https://b.example", VerifyingKey::hs256([2u8; 32])?).audience("api"),
+    /// ]);
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    pub fn for_issuers(issuers: impl IntoIterator<Item = TrustedIssuer>) -> Self {
+        Self::with_keys(Keys::ByIssuer(issuers.into_iter().collect()))
+    }
+
+    fn with_keys(keys: Keys) -> Self {
         Self {
             config: Arc::new(Config {
-                rules: Rules::new(keys.into()),
+                rules: Rules::new(keys),
                 optional: false,
                 realm: None,
                 on_error: None,
@@ -105,7 +135,12 @@ impl<C> JwtLayer<C> {
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).issuers(["https://a", "https://b"]);
     /// ```
     pub fn issuers<I: IntoIterator<Item = impl Into<String>>>(mut self, issuers: I) -> Self {
-        self.config().rules.issuers = boxed(issuers);
+        let rules = &mut self.config().rules;
+        assert!(
+            matches!(rules.keys, Keys::One(_)),
+            "JwtLayer::issuers: a for_issuers layer takes its issuers from TrustedIssuer"
+        );
+        rules.issuers = boxed(issuers);
         self
     }
 
@@ -127,7 +162,12 @@ impl<C> JwtLayer<C> {
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).audiences(["orders", "billing"]);
     /// ```
     pub fn audiences<I: IntoIterator<Item = impl Into<String>>>(mut self, audiences: I) -> Self {
-        self.config().rules.audiences = boxed(audiences);
+        let rules = &mut self.config().rules;
+        assert!(
+            matches!(rules.keys, Keys::One(_)),
+            "JwtLayer::audiences: a for_issuers layer takes audiences from TrustedIssuer::audience"
+        );
+        rules.audiences = boxed(audiences);
         self
     }
 

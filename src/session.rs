@@ -16,7 +16,7 @@ use crate::keys::{SigningKey, VerifyingKey};
 use crate::layer::JwtLayer;
 use crate::revoke::{RevocationStore, Revoke, StoreError};
 use crate::token::bearer;
-use crate::verify::{Rules, TokenType};
+use crate::verify::{Keys, Rules, TokenType};
 
 /// An access token and the refresh token of the same login.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -379,7 +379,7 @@ impl Sessions {
     }
 
     fn refresh_rules(&self) -> Rules {
-        let mut rules = Rules::new(self.verifying.clone().into());
+        let mut rules = Rules::new(Keys::One(self.verifying.clone().into()));
         rules.leeway = self.leeway;
         rules.token_type = Some(self.refresh_type.clone());
         rules.revocation = Some(self.store.clone());

@@ -1,7 +1,6 @@
 //! The synchronous verify path: size cap, header, algorithm bound to the key, signature, then
 //! the registered claims in one pass over the payload, then the app's claims type.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -9,14 +8,13 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::Algorithm;
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{DeserializeOwned, DeserializeSeed};
 use serde::Deserialize;
 
+use crate::claims::{present, ClaimsScan, Presence, Text};
 use crate::clock::Clock;
 use crate::error::AuthError;
-use crate::keys::{KeySet, VerifyingKey};
+use crate::keys::{KeySet, KeySource, Source, TrustedIssuer, VerifyingKey};
 use crate::revoke::RevocationStore;
 
 /// The token type a layer expects (RFC 8725 §3.11): either the JOSE `typ` header, or a claim
@@ -63,10 +61,39 @@ impl TypeRule {
     }
 }
 
+/// Which keys verify a token: one source for every token, or one per trusted issuer.
+#[derive(Clone, Debug)]
+pub(crate) enum Keys {
+    One(KeySource),
+    ByIssuer(Arc<[TrustedIssuer]>),
+}
+
+/// The issuers and audiences a token is checked against (the layer's, or its issuer's).
+#[derive(Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    issuers: &'a [Box<str>],
+    audiences: &'a [Box<str>],
+}
+
+/// The outcome of the synchronous path: a verdict, or the need to fetch keys first.
+pub(crate) enum Attempt<C> {
+    Done(Result<C, AuthError>),
+    /// The cached keys could not decide (none yet, or an unknown `kid`): refetch, then verify.
+    #[cfg(feature = "jwks")]
+    Fetch(PendingKeys),
+}
+
+/// What the asynchronous path needs to finish a verification after a refetch.
+#[cfg(feature = "jwks")]
+pub(crate) struct PendingKeys {
+    remote: crate::keys::RemoteJwks,
+    issuer: Option<usize>,
+}
+
 /// Everything a token is checked against; one per layer, shared behind an `Arc`.
 #[derive(Clone)]
 pub(crate) struct Rules {
-    pub(crate) keys: KeySet,
+    pub(crate) keys: Keys,
     pub(crate) leeway: u64,
     pub(crate) max_len: usize,
     pub(crate) issuers: Vec<Box<str>>,
@@ -89,7 +116,7 @@ pub(crate) const MAX_REQUIRED_CLAIMS: usize = 64;
 const STACK_BUF: usize = 4096;
 
 impl Rules {
-    pub(crate) fn new(keys: KeySet) -> Self {
+    pub(crate) fn new(keys: Keys) -> Self {
         Self {
             keys,
             leeway: 30,
@@ -106,20 +133,89 @@ impl Rules {
         }
     }
 
-    /// Verifies `token` and deserializes its claims.
+    /// Verifies `token` with keys at hand; tokens whose keys must be fetched first are refused
+    /// as `KeysUnavailable` (for callers that cannot wait, like refresh with static keys).
     pub(crate) fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<C, AuthError> {
+        match self.attempt(token) {
+            Attempt::Done(result) => result,
+            #[cfg(feature = "jwks")]
+            Attempt::Fetch(_) => Err(AuthError::KeysUnavailable),
+        }
+    }
+
+    /// The synchronous path: everything that needs no I/O.
+    pub(crate) fn attempt<C: DeserializeOwned>(&self, token: &str) -> Attempt<C> {
         if token.len() > self.max_len {
-            return Err(AuthError::TooLong {
+            return Attempt::Done(Err(AuthError::TooLong {
                 len: token.len(),
                 max: self.max_len,
-            });
+            }));
         }
+        let (source, scope, _issuer) = match &self.keys {
+            Keys::One(source) => (source, self.scope(), None),
+            Keys::ByIssuer(issuers) => match route(token, issuers) {
+                Ok(i) => (&issuers[i].keys, issuer_scope(&issuers[i]), Some(i)),
+                Err(err) => return Attempt::Done(Err(err)),
+            },
+        };
+        match &source.0 {
+            Source::Static(keys) => Attempt::Done(self.verify_with(token, keys, scope)),
+            #[cfg(feature = "jwks")]
+            Source::Remote(remote) => {
+                let pending = || PendingKeys {
+                    remote: remote.clone(),
+                    issuer: _issuer,
+                };
+                match remote.cached() {
+                    None => Attempt::Fetch(pending()),
+                    Some(keys) => match self.verify_with(token, &keys, scope) {
+                        Err(AuthError::UnknownKey) => Attempt::Fetch(pending()),
+                        verdict => Attempt::Done(verdict),
+                    },
+                }
+            }
+        }
+    }
+
+    /// The asynchronous path: one (shared, rate-limited) refetch, then the verdict.
+    #[cfg(feature = "jwks")]
+    pub(crate) async fn finish<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        pending: PendingKeys,
+    ) -> Result<C, AuthError> {
+        let keys = pending
+            .remote
+            .refetch()
+            .await
+            .ok_or(AuthError::KeysUnavailable)?;
+        let scope = match (&self.keys, pending.issuer) {
+            (Keys::ByIssuer(issuers), Some(i)) => issuer_scope(&issuers[i]),
+            _ => self.scope(),
+        };
+        self.verify_with(token, &keys, scope)
+    }
+
+    fn scope(&self) -> Scope<'_> {
+        Scope {
+            issuers: &self.issuers,
+            audiences: &self.audiences,
+        }
+    }
+
+    /// Verifies `token` against `keys` and deserializes its claims.
+    fn verify_with<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        keys: &KeySet,
+        scope: Scope<'_>,
+    ) -> Result<C, AuthError> {
         let (message, signature) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
         let (header, payload) = message.split_once('.').ok_or(AuthError::Malformed)?;
         if payload.contains('.') {
             return Err(AuthError::Malformed);
         }
-        let key = with_decoded(header, |json| self.check_header(json))?;
+        let key = with_decoded(header, |json| self.check_header(json, keys))?;
         match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, key.algorithm) {
             Ok(true) => {}
             Ok(false) => return Err(AuthError::InvalidSignature),
@@ -131,20 +227,24 @@ impl Rules {
             }
         }
         with_decoded(payload, |json| {
-            self.check_claims(json)?;
+            self.check_claims(json, scope)?;
             serde_json::from_slice(json).map_err(|_| AuthError::InvalidClaims)
         })
     }
 
     /// Checks the header and picks the key that may verify the signature.
-    fn check_header(&self, json: &[u8]) -> Result<&VerifyingKey, AuthError> {
+    fn check_header<'k>(
+        &self,
+        json: &[u8],
+        keys: &'k KeySet,
+    ) -> Result<&'k VerifyingKey, AuthError> {
         let header: JoseHeader<'_> =
             serde_json::from_slice(json).map_err(|_| AuthError::Malformed)?;
         let alg = Algorithm::from_str(&header.alg).map_err(|_| AuthError::DisallowedAlgorithm)?;
         if header.crit {
             return Err(AuthError::UnsupportedCriticalHeader);
         }
-        let key = self.keys.select(header.kid.as_deref(), alg)?;
+        let key = keys.select(header.kid.as_deref(), alg)?;
         if let Some(TokenType(TypeRule::Header(expected))) = &self.token_type {
             match &header.typ {
                 Some(typ) if media_type_eq(typ, expected) => {}
@@ -154,11 +254,15 @@ impl Rules {
         Ok(key)
     }
 
-    fn check_claims(&self, json: &[u8]) -> Result<(), AuthError> {
+    fn check_claims(&self, json: &[u8], scope: Scope<'_>) -> Result<(), AuthError> {
         let mut de = serde_json::Deserializer::from_slice(json);
-        let seen = ClaimsScan { rules: self }
-            .deserialize(&mut de)
-            .map_err(|_| AuthError::InvalidClaims)?;
+        let seen = ClaimsScan {
+            rules: self,
+            issuers: scope.issuers,
+            audiences: scope.audiences,
+        }
+        .deserialize(&mut de)
+        .map_err(|_| AuthError::InvalidClaims)?;
         de.end().map_err(|_| AuthError::InvalidClaims)?;
 
         let now_secs = self.clock.now();
@@ -174,14 +278,14 @@ impl Rules {
         if seen.nbf.is_some_and(|nbf| now + leeway < nbf) {
             return Err(AuthError::NotYetValid);
         }
-        if !self.issuers.is_empty() {
+        if !scope.issuers.is_empty() {
             match seen.iss {
                 Presence::Absent => return Err(AuthError::MissingClaim("iss".into())),
                 Presence::Mismatch => return Err(AuthError::InvalidIssuer),
                 Presence::Match => {}
             }
         }
-        if !self.audiences.is_empty() {
+        if !scope.audiences.is_empty() {
             match seen.aud {
                 Presence::Absent => return Err(AuthError::MissingClaim("aud".into())),
                 Presence::Mismatch => return Err(AuthError::InvalidAudience),
@@ -248,6 +352,35 @@ impl fmt::Debug for Rules {
     }
 }
 
+fn issuer_scope(issuer: &TrustedIssuer) -> Scope<'_> {
+    Scope {
+        issuers: &issuer.issuer,
+        audiences: &issuer.audiences,
+    }
+}
+
+/// Picks the trusted issuer of a token by its (not yet verified) `iss`, before any key is
+/// touched: an unknown issuer never causes a fetch.
+fn route(token: &str, issuers: &[TrustedIssuer]) -> Result<usize, AuthError> {
+    #[derive(Deserialize)]
+    struct IssOnly<'a> {
+        #[serde(borrow, default)]
+        iss: Option<Text<'a>>,
+    }
+    let payload = token.split('.').nth(1).ok_or(AuthError::Malformed)?;
+    with_decoded(payload, |json| {
+        let claims: IssOnly<'_> =
+            serde_json::from_slice(json).map_err(|_| AuthError::InvalidClaims)?;
+        let iss = claims
+            .iss
+            .ok_or_else(|| AuthError::MissingClaim("iss".into()))?;
+        issuers
+            .iter()
+            .position(|i| *i.issuer[0] == *iss)
+            .ok_or(AuthError::InvalidIssuer)
+    })
+}
+
 /// Base64url-decodes `part` into a stack buffer when it fits, and hands the bytes to `f`.
 fn with_decoded<T>(
     part: &str,
@@ -290,278 +423,3 @@ struct JoseHeader<'a> {
     #[serde(default, deserialize_with = "present")]
     crit: bool,
 }
-
-/// A JSON string, borrowed from the input unless it had escapes (serde's own `Cow<str>`
-/// always allocates).
-struct Text<'de>(Cow<'de, str>);
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-            type Value = Text<'a>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Presence {
-    #[default]
-    Absent,
-    Mismatch,
-    Match,
-}
-
-#[derive(Default)]
-struct Seen<'de> {
-    jti: Option<Text<'de>>,
-    sid: Option<Text<'de>>,
-    exp: Option<f64>,
-    nbf: Option<f64>,
-    iss: Presence,
-    aud: Presence,
-    aud_present: bool,
-    sub: Presence,
-    typ: Presence,
-    required: u64,
-}
-
-/// One pass over the payload object that reads the registered claims the rules need and notes
-/// which required claims are present; every other value is skipped without allocating.
-struct ClaimsScan<'r> {
-    rules: &'r Rules,
-}
-
-impl<'de> DeserializeSeed<'de> for ClaimsScan<'_> {
-    type Value = Seen<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Seen<'de>, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ClaimsScan<'_> {
-    type Value = Seen<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object of claims")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Seen<'de>, A::Error> {
-        let rules = self.rules;
-        let type_claim = match &rules.token_type {
-            Some(TokenType(TypeRule::Claim { name, value })) => Some((&**name, &**value)),
-            _ => None,
-        };
-        let mut seen = Seen::default();
-        let mut dup = 0u8;
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            let mut present = true;
-            let bit = match &*key {
-                "exp" => {
-                    seen.exp = Some(map.next_value()?);
-                    1
-                }
-                "nbf" => {
-                    seen.nbf = Some(map.next_value()?);
-                    2
-                }
-                "iss" => {
-                    seen.iss = map.next_value_seed(OneOf {
-                        accepted: &rules.issuers,
-                        array: false,
-                    })?;
-                    4
-                }
-                "aud" => {
-                    seen.aud = map.next_value_seed(OneOf {
-                        accepted: &rules.audiences,
-                        array: true,
-                    })?;
-                    seen.aud_present = true;
-                    8
-                }
-                "jti" if rules.revocation.is_some() => {
-                    seen.jti = Some(map.next_value()?);
-                    64
-                }
-                "sid" if rules.revocation.is_some() => {
-                    seen.sid = Some(map.next_value()?);
-                    128
-                }
-                "sub" => {
-                    let sub: Text<'de> = map.next_value()?;
-                    seen.sub = presence(rules.subject.as_deref() == Some(&*sub));
-                    16
-                }
-                name if type_claim.is_some_and(|(n, _)| n == name) => {
-                    let value: Text<'de> = map.next_value()?;
-                    seen.typ = presence(type_claim.is_some_and(|(_, v)| v == &*value));
-                    32
-                }
-                _ => {
-                    // A required claim set to `null` counts as absent (as PyJWT has it).
-                    present = map.next_value::<NotNull>()?.0;
-                    0
-                }
-            };
-            if present {
-                if let Some(i) = rules.required.iter().position(|r| **r == *key) {
-                    seen.required |= 1 << i;
-                }
-            }
-            // A repeated registered claim is a parser-differential trap: refuse it.
-            if dup & bit != 0 {
-                return Err(de::Error::custom("repeated registered claim"));
-            }
-            dup |= bit;
-        }
-        Ok(seen)
-    }
-}
-
-fn presence(matched: bool) -> Presence {
-    if matched {
-        Presence::Match
-    } else {
-        Presence::Mismatch
-    }
-}
-
-/// Reads a string (or, for `aud`, a string or an array of strings) and answers whether any
-/// value is in `accepted` (the caller ignores the answer when nothing is configured).
-struct OneOf<'r> {
-    accepted: &'r [Box<str>],
-    array: bool,
-}
-
-impl OneOf<'_> {
-    fn check(&self, value: &str) -> bool {
-        self.accepted.iter().any(|a| **a == *value)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for OneOf<'_> {
-    type Value = Presence;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Presence, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for OneOf<'_> {
-    type Value = Presence;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.array {
-            "a string or an array of strings"
-        } else {
-            "a string"
-        })
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Presence, E> {
-        Ok(presence(self.check(value)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Presence, A::Error> {
-        if !self.array {
-            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
-        }
-        let mut matched = false;
-        let mut any = false;
-        while let Some(value) = seq.next_element::<Text<'de>>()? {
-            any = true;
-            matched |= self.check(&value);
-        }
-        Ok(if !any {
-            Presence::Absent
-        } else {
-            presence(matched)
-        })
-    }
-}
-
-/// Skips any JSON value and says whether it was something other than `null`.
-struct NotNull(bool);
-
-impl<'de> Deserialize<'de> for NotNull {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NotNullVisitor;
-        impl<'de> Visitor<'de> for NotNullVisitor {
-            type Value = NotNull;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<NotNull, E> {
-                Ok(NotNull(false))
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<NotNull, E> {
-                Ok(NotNull(false))
-            }
-
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NotNull, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(NotNull(true))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NotNull, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(NotNull(true))
-            }
-        }
-        deserializer.deserialize_any(NotNullVisitor)
-    }
-}
-
-/// `deserialize_with` for header fields whose mere presence matters.
-fn present<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    IgnoredAny::deserialize(deserializer).map(|_| true)
-}
-
-/// Claims this crate reads itself; a type claim of one of these names could never match.
-pub(crate) const REGISTERED: [&str; 7] = ["exp", "nbf", "iss", "aud", "sub", "jti", "sid"];

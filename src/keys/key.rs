@@ -44,6 +44,20 @@ pub enum KeyError {
     NoUsableKey,
     /// Only asymmetric keys have a public half to publish.
     NotPublishable,
+    /// A JWKS or issuer URL that is not an absolute `http(s)` URL.
+    InvalidUrl(String),
+    /// Keys could not be fetched (network error, HTTP status, timeout, or a document that is not
+    /// a usable JWKS or discovery document). The text names the URL and the cause, never a
+    /// credential.
+    FetchFailed(String),
+    /// The discovery document's `issuer` is not the issuer it was fetched for (OpenID Connect
+    /// Discovery §4.3).
+    IssuerMismatch {
+        /// The issuer the document was fetched for.
+        expected: String,
+        /// The issuer the document names.
+        found: String,
+    },
     /// No crypto backend is available to jsonwebtoken in this build; see the crate docs on the
     /// `aws_lc_rs` and `rust_crypto` features.
     NoCryptoBackend,
@@ -85,6 +99,12 @@ impl fmt::Display for KeyError {
             Self::NotPublishable => {
                 f.write_str("an HMAC secret has no public half: only asymmetric keys are published")
             }
+            Self::InvalidUrl(url) => write!(f, "`{url}` is not an absolute http(s) URL"),
+            Self::FetchFailed(why) => write!(f, "keys could not be fetched: {why}"),
+            Self::IssuerMismatch { expected, found } => write!(
+                f,
+                "the discovery document for `{expected}` names another issuer, `{found}`"
+            ),
             Self::NoCryptoBackend => f.write_str(
                 "jsonwebtoken has no crypto backend: enable exactly one of the `aws_lc_rs` \
                  or `rust_crypto` features of tower-jwt-auth",

@@ -4,8 +4,15 @@
 
 mod key;
 mod publish;
+#[cfg(feature = "jwks")]
+mod remote;
 mod set;
+mod source;
 
 pub use key::{KeyError, SigningKey, VerifyingKey};
 pub use publish::PublicJwks;
+#[cfg(feature = "jwks")]
+pub use remote::RemoteJwks;
 pub use set::KeySet;
+pub(crate) use source::Source;
+pub use source::{KeySource, TrustedIssuer};
