@@ -16,6 +16,7 @@ use crate::extract::{Auth, Unauthenticated};
 use crate::future::ResponseFuture;
 use crate::layer::Config;
 use crate::token::bearer;
+use crate::verify::Attempt;
 
 /// The service made by [`JwtLayer`](crate::JwtLayer).
 pub struct JwtService<S, C> {
@@ -51,25 +52,33 @@ impl<S, C> JwtService<S, C> {
 
 impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for JwtService<S, C>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
+    ReqBody: Send + 'static,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let verified = match bearer(req.headers()) {
-            Ok(Some(token)) => self.config.rules.verify::<C>(token).map(Some),
+        let attempt = match bearer(req.headers()) {
+            Ok(Some(token)) => match self.config.rules.attempt::<C>(token) {
+                Attempt::Done(verdict) => verdict.map(Some),
+                #[cfg(feature = "jwks")]
+                Attempt::Fetch(pending) => {
+                    let token = token.to_owned();
+                    return self.verify_later(req, token, pending);
+                }
+            },
             Ok(None) if self.config.optional => Ok(None),
             Ok(None) => Err(AuthError::MissingToken),
             Err(error) => Err(error),
         };
-        match verified {
+        match attempt {
             Ok(Some(claims)) => {
                 req.extensions_mut().insert(Auth(claims));
             }
@@ -82,6 +91,39 @@ where
             }
         }
         ResponseFuture::inner(self.inner.call(req))
+    }
+}
+
+#[cfg(feature = "jwks")]
+impl<S, C> JwtService<S, C>
+where
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// The slow path, taken only when keys must be fetched first: the ready inner service moves
+    /// into the future (a fresh clone stays behind), so it is called only once the token passed.
+    fn verify_later<ReqBody, ResBody>(
+        &mut self,
+        mut req: Request<ReqBody>,
+        token: String,
+        pending: crate::verify::PendingKeys,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        ReqBody: Send + 'static,
+    {
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        let auth = Box::pin(async move {
+            match config.rules.finish::<C>(&token, pending).await {
+                Ok(claims) => {
+                    req.extensions_mut().insert(Auth(claims));
+                    Ok(req)
+                }
+                Err(error) => Err(config.reject(&error, req.headers())),
+            }
+        });
+        ResponseFuture::pending(auth, ready)
     }
 }
 
