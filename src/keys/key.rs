@@ -192,6 +192,27 @@ impl VerifyingKey {
         Ok(Self::bound(key, algorithm))
     }
 
+    /// A public key in DER for an asymmetric `algorithm`: PKCS#1 `RSAPublicKey` for RSA, the
+    /// SEC 1 point for EC, the 32 raw bytes for Ed25519 (what a PEM's body holds).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, KeyError, VerifyingKey};
+    ///
+    /// assert_eq!(VerifyingKey::from_der([4u8; 10], Algorithm::ES256).unwrap_err(), KeyError::CurveMismatch(Algorithm::ES256));
+    /// ```
+    pub fn from_der(der: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        ensure_crypto_provider()?;
+        let der = der.as_ref();
+        let key = match algorithm.family() {
+            AlgorithmFamily::Rsa => DecodingKey::from_rsa_der(der),
+            AlgorithmFamily::Ec => DecodingKey::from_ec_der(der),
+            AlgorithmFamily::Ed => DecodingKey::from_ed_der(der),
+            AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
+        };
+        check_strength(&key, algorithm)?;
+        Ok(Self::bound(key, algorithm))
+    }
+
     /// A public key from a JWK (RFC 7517): RSA, EC (P-256, P-384) or Ed25519, signing use only.
     /// Its algorithm is the JWK's `alg`, or, when absent, the one its type implies (RS256 for
     /// RSA, ES256/ES384 by curve, EdDSA); its `kid` is kept.
@@ -355,6 +376,29 @@ impl SigningKey {
             AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
         };
         let key = key.map_err(|_| KeyError::InvalidPem(algorithm))?;
+        Ok(Self {
+            key,
+            algorithm,
+            kid: None,
+        })
+    }
+
+    /// A private key in DER (PKCS#8; PKCS#1 also for RSA) for an asymmetric `algorithm`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, SigningKey};
+    ///
+    /// assert!(SigningKey::from_der([0u8; 4], Algorithm::HS256).is_err());
+    /// ```
+    pub fn from_der(der: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        ensure_crypto_provider()?;
+        let der = der.as_ref();
+        let key = match algorithm.family() {
+            AlgorithmFamily::Rsa => EncodingKey::from_rsa_der(der),
+            AlgorithmFamily::Ec => EncodingKey::from_ec_der(der),
+            AlgorithmFamily::Ed => EncodingKey::from_ed_der(der),
+            AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
+        };
         Ok(Self {
             key,
             algorithm,

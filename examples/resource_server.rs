@@ -1,0 +1,89 @@
+//! A resource server that trusts an identity provider's published keys: tokens are verified
+//! against a remote JWKS (fetched, cached, refreshed and rotated in the background), never a
+//! shared secret.
+//!
+//! ```sh
+//! JWKS_URL=http://127.0.0.1:3003/.well-known/jwks.json cargo run --example resource_server --features jwks
+//! # or, with OIDC discovery (the issuer is then required and checked):
+//! OIDC_ISSUER=http://127.0.0.1:3003 cargo run --example resource_server --features jwks
+//! ```
+//!
+//! `JWKS_URL` or `OIDC_ISSUER` (one is required). `JWT_ISSUER` and `JWT_AUDIENCE` are checked
+//! when set. `BIND`: the address to listen on (default `127.0.0.1:3001`). Accepts RS256/384/512,
+//! PS256/384/512, ES256/384 and EdDSA, each key only with its own algorithm.
+//!
+//! `GET /me` returns the verified claims; `GET /ready` is 200 once keys are loaded, else 503.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+use tower_jwt_auth::{Auth, JwtLayer, RemoteJwks};
+
+/// The verified claims, whatever the provider puts in them.
+async fn me(Auth(claims): Auth<Value>) -> Json<Value> {
+    Json(claims)
+}
+
+/// Readiness: keys are loaded (liveness is just the process answering).
+async fn ready(State(keys): State<RemoteJwks>) -> StatusCode {
+    if keys.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt::init();
+    if let Err(err) = run().await {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let keys = match (env("JWKS_URL"), env("OIDC_ISSUER")) {
+        (Some(url), None) => RemoteJwks::new(&url)?,
+        (None, Some(issuer)) => RemoteJwks::discover(&issuer)?,
+        (Some(_), Some(_)) => return Err("set JWKS_URL or OIDC_ISSUER, not both".into()),
+        (None, None) => {
+            return Err("set JWKS_URL (a JWKS document) or OIDC_ISSUER (an OpenID provider)".into())
+        }
+    };
+    let mut auth = JwtLayer::<Value>::new(keys.clone());
+    if let Some(issuer) = env("JWT_ISSUER") {
+        auth = auth.issuer(issuer);
+    }
+    match env("JWT_AUDIENCE") {
+        Some(audience) => auth = auth.audience(audience),
+        // Without a configured audience, tokens that name one would be refused.
+        None => auth = auth.accept_any_audience(),
+    }
+    // Start even while the provider is down: requests answer 503 until keys arrive.
+    if let Err(err) = keys.ready(Duration::from_secs(3)).await {
+        eprintln!("keys not loaded yet ({err}); /me answers 503 until they are");
+    }
+
+    let app = Router::new()
+        .route("/me", get(me))
+        .route_layer(auth)
+        .route("/ready", get(ready))
+        .with_state(keys);
+    let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:3001".into());
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
