@@ -103,6 +103,10 @@ impl<C> JwtLayer<C> {
     }
 
     fn with_keys(keys: Keys) -> Self {
+        match &keys {
+            Keys::One(source) => source.warm(),
+            Keys::ByIssuer(issuers) => issuers.iter().for_each(|i| i.keys.warm()),
+        }
         Self {
             config: Arc::new(Config {
                 rules: Rules::new(keys),

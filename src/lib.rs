@@ -35,9 +35,9 @@ pub use extract::AuthRejection;
 pub use future::ResponseFuture;
 pub use issue::{IssueError, IssuedToken, TokenIssuer};
 pub use jsonwebtoken::Algorithm;
-pub use keys::{KeyError, KeySet, KeySource, PublicJwks, SigningKey, TrustedIssuer, VerifyingKey};
 #[cfg(feature = "jwks")]
 pub use keys::RemoteJwks;
+pub use keys::{KeyError, KeySet, KeySource, PublicJwks, SigningKey, TrustedIssuer, VerifyingKey};
 pub use layer::JwtLayer;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;

@@ -18,6 +18,14 @@ pub(crate) enum Source {
 }
 
 impl KeySource {
+    /// Starts fetching remote keys now (when a runtime is at hand) rather than on first use.
+    pub(crate) fn warm(&self) {
+        #[cfg(feature = "jwks")]
+        if let Source::Remote(remote) = &self.0 {
+            let _ = remote.cached();
+        }
+    }
+
     /// The issuer these keys were discovered for (OIDC discovery), which the layer then requires.
     pub(crate) fn discovered_issuer(&self) -> Option<&str> {
         match &self.0 {

@@ -1,0 +1,359 @@
+//! `JwtLayer` over a remote JWKS served by a real HTTP server on loopback: every algorithm,
+//! rotation, unknown-`kid` floods, outages, discovery and several issuers.
+#![cfg(feature = "jwks")]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use common::*;
+use serde_json::{json, Value};
+use tower_jwt_auth::{
+    Algorithm, Auth, JwtLayer, ManualClock, PublicJwks, RemoteJwks, SigningKey, TokenIssuer,
+    TrustedIssuer,
+};
+
+/// What the JWKS server serves, and how often it was asked.
+#[derive(Default)]
+struct Served {
+    jwks: Vec<u8>,
+    issuer: String,
+    down: bool,
+    hits: usize,
+}
+
+#[derive(Clone, Default)]
+struct JwksServer {
+    state: Arc<Mutex<Served>>,
+    base: String,
+}
+
+impl JwksServer {
+    async fn start(keys: &[&SigningKey]) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = Self {
+            state: Arc::default(),
+            base,
+        };
+        server.publish(keys);
+        server.state.lock().unwrap().issuer = server.url("/realms/demo");
+        let app = Router::new()
+            .route("/jwks.json", get(jwks))
+            .route(
+                "/realms/demo/.well-known/openid-configuration",
+                get(discovery),
+            )
+            .with_state(server.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn publish(&self, keys: &[&SigningKey]) {
+        self.state.lock().unwrap().jwks = PublicJwks::new(keys.iter().copied())
+            .unwrap()
+            .json()
+            .to_vec();
+    }
+
+    fn set_down(&self, down: bool) {
+        self.state.lock().unwrap().down = down;
+    }
+
+    fn hits(&self) -> usize {
+        self.state.lock().unwrap().hits
+    }
+}
+
+async fn jwks(State(server): State<JwksServer>) -> axum::response::Response {
+    let mut state = server.state.lock().unwrap();
+    state.hits += 1;
+    if state.down {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.jwks.clone(),
+    )
+        .into_response()
+}
+
+async fn discovery(State(server): State<JwksServer>) -> Json<Value> {
+    let issuer = server.state.lock().unwrap().issuer.clone();
+    Json(json!({"issuer": issuer, "jwks_uri": server.url("/jwks.json")}))
+}
+
+fn key(alg: Algorithm, name: &str, kid: &str) -> SigningKey {
+    SigningKey::from_pem(pem(&format!("{name}_private")), alg)
+        .unwrap()
+        .with_kid(kid)
+}
+
+fn token(signer: &SigningKey, claims: Value) -> String {
+    TokenIssuer::new(signer.clone())
+        .clock(ManualClock::new(NOW))
+        .issue(&claims)
+        .unwrap()
+        .token
+}
+
+fn app(keys: RemoteJwks) -> Router {
+    let layer = JwtLayer::<Value>::new(keys).clock(ManualClock::new(NOW));
+    Router::new()
+        .route(
+            "/",
+            get(|Auth(c): Auth<Value>| async move { Json(json!({"sub": c["sub"]})) }),
+        )
+        .layer(layer)
+}
+
+const ALL: [(Algorithm, &str); 9] = [
+    (Algorithm::RS256, "rsa"),
+    (Algorithm::RS384, "rsa"),
+    (Algorithm::RS512, "rsa"),
+    (Algorithm::PS256, "rsa"),
+    (Algorithm::PS384, "rsa"),
+    (Algorithm::PS512, "rsa"),
+    (Algorithm::ES256, "ec256"),
+    (Algorithm::ES384, "ec384"),
+    (Algorithm::EdDSA, "ed25519"),
+];
+
+fn all_keys() -> Vec<SigningKey> {
+    ALL.iter()
+        .map(|(alg, name)| key(*alg, name, &format!("{alg:?}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_algorithm_verifies_through_the_remote_jwks() {
+    let keys = all_keys();
+    let server = JwksServer::start(&keys.iter().collect::<Vec<_>>()).await;
+    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    for signer in &keys {
+        let reply = with_bearer(&app, &token(signer, json!({"sub": "1"}))).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{:?}: {:?}",
+            signer.algorithm(),
+            reply.body
+        );
+    }
+    assert_eq!(server.hits(), 1, "one fetch serves every request");
+}
+
+#[tokio::test]
+async fn hs256_signed_with_a_published_public_key_is_refused_for_every_key_type() {
+    let keys = all_keys();
+    let server = JwksServer::start(&keys.iter().collect::<Vec<_>>()).await;
+    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    for (alg, name) in ALL {
+        let public = pem(&format!("{name}_public"));
+        let forged = hs256_token(
+            &json!({"alg": "HS256", "kid": format!("{alg:?}")}),
+            &claims(),
+            &public,
+        );
+        assert_eq!(
+            with_bearer(&app, &forged).await.description(),
+            "algorithm not allowed",
+            "{alg:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_and_the_retired_one_refused() {
+    let old = key(Algorithm::ES256, "ec256", "2026-10");
+    let new = key(Algorithm::EdDSA, "ed25519", "2026-11");
+    let server = JwksServer::start(&[&old]).await;
+    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    assert_eq!(
+        with_bearer(&app, &token(&old, json!({"sub": "1"})))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    server.publish(&[&new]);
+    // An unknown kid triggers a refetch at once: the new key works on its first token.
+    assert_eq!(
+        with_bearer(&app, &token(&new, json!({"sub": "2"})))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        with_bearer(&app, &token(&old, json!({"sub": "1"})))
+            .await
+            .description(),
+        "unknown signing key"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_fetches_a_bounded_number_of_times() {
+    let signer = key(Algorithm::ES256, "ec256", "known");
+    let server = JwksServer::start(&[&signer]).await;
+    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    assert_eq!(
+        with_bearer(&app, &token(&signer, json!({"sub": "1"})))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let before = server.hits();
+    let mut requests = Vec::new();
+    for i in 0..200 {
+        let app = app.clone();
+        let forged = token(
+            &key(Algorithm::ES256, "ec256", &format!("random-{i}")),
+            json!({"sub": "x"}),
+        );
+        requests.push(tokio::spawn(async move {
+            with_bearer(&app, &forged).await.status
+        }));
+    }
+    for request in requests {
+        assert_eq!(request.await.unwrap(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(
+        server.hits() - before <= 1,
+        "{} fetches for 200 unknown kids",
+        server.hits() - before
+    );
+}
+
+#[tokio::test]
+async fn cached_keys_keep_working_while_the_provider_is_down() {
+    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let server = JwksServer::start(&[&signer]).await;
+    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    assert_eq!(
+        with_bearer(&app, &token(&signer, json!({"sub": "1"})))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    server.set_down(true);
+    // An unknown kid makes it try the provider, which fails: the cache must survive that.
+    let stranger = key(Algorithm::ES256, "ec256", "k2");
+    assert_eq!(
+        with_bearer(&app, &token(&stranger, json!({"sub": "1"})))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        with_bearer(&app, &token(&signer, json!({"sub": "1"})))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn no_keys_at_all_is_503_never_an_accepted_token_and_recovers() {
+    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let server = JwksServer::start(&[&signer]).await;
+    server.set_down(true);
+    let remote = RemoteJwks::new(&server.url("/jwks.json"))
+        .unwrap()
+        .refetch_cooldown(Duration::from_millis(50));
+    let app = app(remote.clone());
+    let reply = with_bearer(&app, &token(&signer, json!({"sub": "1"}))).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.body["error_description"], "signing keys unavailable");
+    // A forged token is never accepted either.
+    let forged = hs256_token(
+        &json!({"alg": "HS256", "kid": "k1"}),
+        &claims(),
+        &pem("ec256_public"),
+    );
+    assert_ne!(with_bearer(&app, &forged).await.status, StatusCode::OK);
+
+    server.set_down(false);
+    remote.ready(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        with_bearer(&app, &token(&signer, json!({"sub": "1"})))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn discovery_validates_iss_against_the_discovered_issuer() {
+    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let server = JwksServer::start(&[&signer]).await;
+    let issuer = server.url("/realms/demo");
+    let app = app(RemoteJwks::discover(&issuer).unwrap());
+    let good = token(&signer, json!({"sub": "1", "iss": issuer}));
+    assert_eq!(with_bearer(&app, &good).await.status, StatusCode::OK);
+    let other = token(&signer, json!({"sub": "1", "iss": "https://evil.example"}));
+    assert_eq!(
+        with_bearer(&app, &other).await.description(),
+        "invalid issuer"
+    );
+    let none = token(&signer, json!({"sub": "1"}));
+    assert_eq!(
+        with_bearer(&app, &none).await.description(),
+        "missing required claim"
+    );
+}
+
+#[tokio::test]
+async fn a_discovery_document_naming_another_issuer_is_never_trusted() {
+    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let server = JwksServer::start(&[&signer]).await;
+    server.state.lock().unwrap().issuer = "https://impostor.example".into();
+    let issuer = server.url("/realms/demo");
+    let remote = RemoteJwks::discover(&issuer).unwrap();
+    assert!(remote.ready(Duration::from_millis(500)).await.is_err());
+    let app = app(remote);
+    let reply = with_bearer(&app, &token(&signer, json!({"sub": "1", "iss": issuer}))).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        server.hits(),
+        0,
+        "the JWKS of a mismatched issuer is not even fetched"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_issuer_never_triggers_a_fetch() {
+    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let server = JwksServer::start(&[&signer]).await;
+    let remote = RemoteJwks::new(&server.url("/jwks.json")).unwrap();
+    remote.ready(Duration::from_secs(5)).await.unwrap();
+    let layer = JwtLayer::<Value>::for_issuers([TrustedIssuer::new("https://idp.example", remote)])
+        .clock(ManualClock::new(NOW));
+    let app = Router::new()
+        .route("/", get(|Auth(_): Auth<Value>| async { "ok" }))
+        .layer(layer);
+    let before = server.hits();
+    for i in 0..50 {
+        let forged = token(
+            &key(Algorithm::ES256, "ec256", &format!("kid-{i}")),
+            json!({"iss": format!("https://x{i}.example")}),
+        );
+        assert_eq!(
+            with_bearer(&app, &forged).await.description(),
+            "invalid issuer"
+        );
+    }
+    assert_eq!(server.hits(), before);
+    let good = token(&signer, json!({"iss": "https://idp.example"}));
+    assert_eq!(with_bearer(&app, &good).await.status, StatusCode::OK);
+}
