@@ -1,4 +1,5 @@
-//! The quickstart example binary, started on a free loopback port and killed on drop.
+//! The example binaries (the quickstart above all), started on a free loopback port and killed
+//! on drop.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -8,9 +9,14 @@ use std::process::{Child, Command, Stdio};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// The example binary, brought up to date once per test run (`cargo test --test quickstart`
-/// alone does not build examples, and a stale binary would test old code).
+/// The quickstart binary.
 pub fn binary() -> PathBuf {
+    example_binary("quickstart")
+}
+
+/// An example binary, all of them brought up to date once per test run (`cargo test --test X`
+/// alone does not build examples, and a stale binary would test old code).
+pub fn example_binary(name: &str) -> PathBuf {
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
         // The same features as this test binary, so the library is not rebuilt differently.
@@ -19,6 +25,7 @@ pub fn binary() -> PathBuf {
             ("rust_crypto", cfg!(feature = "rust_crypto")),
             ("axum", cfg!(feature = "axum")),
             ("redis", cfg!(feature = "redis")),
+            ("jwks", cfg!(feature = "jwks")),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))
@@ -27,8 +34,7 @@ pub fn binary() -> PathBuf {
             .args([
                 "build",
                 "--quiet",
-                "--example",
-                "quickstart",
+                "--examples",
                 "--no-default-features",
                 "--features",
             ])
@@ -36,21 +42,24 @@ pub fn binary() -> PathBuf {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();
-        assert!(status.success(), "cargo build --example quickstart failed");
+        assert!(status.success(), "cargo build --examples failed");
     });
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     dir.join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// A running quickstart; killed when dropped.
-pub struct Quickstart {
+/// The quickstart, as its tests name it.
+pub type Quickstart = Example;
+
+/// A running example; killed when dropped.
+pub struct Example {
     child: Child,
     base: String,
 }
 
-impl Quickstart {
+impl Example {
     /// Starts it on a free port with this `JWT_SECRET` (a random one when `None`).
     pub fn start(secret: Option<&str>) -> Self {
         Self::start_with(secret, &[])
@@ -58,25 +67,42 @@ impl Quickstart {
 
     /// Starts it with more environment variables, e.g. `REDIS_URL`.
     pub fn start_with(secret: Option<&str>, env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(binary());
-        command.env_remove("REDIS_URL").envs(env.iter().copied());
+        let mut env = env.to_vec();
+        if let Some(secret) = secret {
+            env.push(("JWT_SECRET", secret));
+        }
+        Self::run("quickstart", &env)
+    }
+
+    /// Starts example `name` on a free port with exactly these of the variables it reads.
+    pub fn run(name: &str, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(example_binary(name));
+        for var in [
+            "REDIS_URL",
+            "JWT_SECRET",
+            "JWKS_URL",
+            "OIDC_ISSUER",
+            "JWT_ISSUER",
+            "JWT_AUDIENCE",
+            "ISSUER_URL",
+            "SIGNING_KEY_PEM",
+        ] {
+            command.env_remove(var);
+        }
         command
             .env("BIND", "127.0.0.1:0")
-            .env_remove("JWT_SECRET")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null());
-        if let Some(secret) = secret {
-            command.env("JWT_SECRET", secret);
-        }
         let mut child = command.spawn().unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let base = loop {
             let line = lines
                 .next()
-                .expect("quickstart exited before listening")
+                .unwrap_or_else(|| panic!("example {name} exited before listening"))
                 .unwrap();
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                break addr.to_owned();
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                break rest.split_whitespace().next().unwrap_or(rest).to_owned();
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
@@ -89,7 +115,7 @@ impl Quickstart {
     }
 }
 
-impl Drop for Quickstart {
+impl Drop for Example {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -1,0 +1,143 @@
+//! The microservice demo as the README runs it: the issuer example signs tokens and serves its
+//! JWKS and discovery document; the resource_server example verifies them from it.
+#![cfg(feature = "jwks")]
+
+#[path = "common/quickstart.rs"]
+mod examples;
+
+use std::time::{Duration, Instant};
+
+use examples::Example;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn token(issuer: &Example) -> String {
+    let response = reqwest::Client::new()
+        .post(issuer.url("/token"))
+        .json(&json!({"username": "john", "password": "secret123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn me(server: &Example, token: &str) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .get(server.url("/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn wait_ready(server: &Example) {
+    let start = Instant::now();
+    while reqwest::get(server.url("/ready")).await.unwrap().status() != StatusCode::OK {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "resource server never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_resource_server_verifies_the_issuers_tokens_by_discovery() {
+    let issuer = Example::run("issuer", &[]);
+    let server = Example::run(
+        "resource_server",
+        &[
+            ("OIDC_ISSUER", issuer.url("").as_str()),
+            ("JWT_AUDIENCE", "demo-api"),
+        ],
+    );
+    wait_ready(&server).await;
+    let (status, claims) = me(&server, &token(&issuer).await).await;
+    assert_eq!(status, StatusCode::OK, "{claims}");
+    assert_eq!(claims["sub"], "1");
+    assert_eq!(claims["username"], "john");
+    assert_eq!(claims["iss"], issuer.url(""));
+    assert_eq!(claims["aud"], "demo-api");
+}
+
+#[tokio::test]
+async fn the_resource_server_checks_issuer_and_audience_when_set() {
+    let issuer = Example::run("issuer", &[]);
+    let jwks = issuer.url("/.well-known/jwks.json");
+    let wrong_aud = Example::run(
+        "resource_server",
+        &[("JWKS_URL", jwks.as_str()), ("JWT_AUDIENCE", "other-api")],
+    );
+    let wrong_iss = Example::run(
+        "resource_server",
+        &[
+            ("JWKS_URL", jwks.as_str()),
+            ("JWT_ISSUER", "https://elsewhere"),
+        ],
+    );
+    let open = Example::run("resource_server", &[("JWKS_URL", jwks.as_str())]);
+    let token = token(&issuer).await;
+    for server in [&wrong_aud, &wrong_iss, &open] {
+        wait_ready(server).await;
+    }
+    assert_eq!(
+        me(&wrong_aud, &token).await.1["error_description"],
+        "invalid audience"
+    );
+    assert_eq!(
+        me(&wrong_iss, &token).await.1["error_description"],
+        "invalid issuer"
+    );
+    assert_eq!(me(&open, &token).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn tokens_from_another_issuer_instance_are_refused() {
+    // Each issuer run generates its own key: the other one's tokens do not verify.
+    let issuer = Example::run("issuer", &[]);
+    let impostor = Example::run("issuer", &[]);
+    let server = Example::run(
+        "resource_server",
+        &[("JWKS_URL", issuer.url("/.well-known/jwks.json").as_str())],
+    );
+    wait_ready(&server).await;
+    let (status, body) = me(&server, &token(&impostor).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error_description"], "unknown signing key");
+    assert_eq!(me(&server, "not-a-token").await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_resource_server_starts_while_the_provider_is_down_and_answers_503() {
+    let server = Example::run(
+        "resource_server",
+        &[("JWKS_URL", "http://127.0.0.1:9/jwks.json")],
+    );
+    assert_eq!(
+        reqwest::get(server.url("/ready")).await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let (status, body) = me(
+        &server,
+        "eyJhbGciOiJFUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.c2ln",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"], "temporarily_unavailable");
+}
+
+#[test]
+fn the_resource_server_needs_a_key_source() {
+    let output = std::process::Command::new(examples::example_binary("resource_server"))
+        .env_remove("JWKS_URL")
+        .env_remove("OIDC_ISSUER")
+        .env("BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("JWKS_URL"));
+}
