@@ -55,6 +55,7 @@ pub(crate) enum Presence {
 pub(crate) struct Seen<'de> {
     pub(crate) jti: Option<Text<'de>>,
     pub(crate) sid: Option<Text<'de>>,
+    pub(crate) csrf: Option<Text<'de>>,
     pub(crate) exp: Option<f64>,
     pub(crate) nbf: Option<f64>,
     pub(crate) iss: Presence,
@@ -69,6 +70,8 @@ pub(crate) struct Seen<'de> {
 /// which required claims are present; every other value is skipped without allocating.
 pub(crate) struct ClaimsScan<'r> {
     pub(crate) rules: &'r Rules,
+    /// Read the `csrf` claim (a cookie-authenticated unsafe request).
+    pub(crate) csrf: bool,
     pub(crate) issuers: &'r [Box<str>],
     pub(crate) audiences: &'r [Box<str>],
 }
@@ -95,7 +98,7 @@ impl<'de> Visitor<'de> for ClaimsScan<'_> {
             _ => None,
         };
         let mut seen = Seen::default();
-        let mut dup = 0u8;
+        let mut dup = 0u16;
         while let Some(key) = map.next_key::<Text<'de>>()? {
             let mut present = true;
             let bit = match &*key {
@@ -129,6 +132,10 @@ impl<'de> Visitor<'de> for ClaimsScan<'_> {
                 "sid" if rules.revocation.is_some() => {
                     seen.sid = Some(map.next_value()?);
                     128
+                }
+                "csrf" if self.csrf => {
+                    seen.csrf = Some(map.next_value()?);
+                    256
                 }
                 "sub" => {
                     let sub: Text<'de> = map.next_value()?;

@@ -61,6 +61,15 @@ pub enum AuthError {
     RevocationUnavailable,
     /// No signing keys could be had (the JWKS endpoint is down and nothing is cached): 503.
     KeysUnavailable,
+    /// A valid token that does not grant what the route requires: 403 `insufficient_scope`.
+    InsufficientScope {
+        /// The scope (or role) the route requires, for the challenge's `scope` attribute.
+        scope: String,
+    },
+    /// A cookie-authenticated request with an unsafe method and no CSRF header: 403.
+    CsrfMissing,
+    /// The CSRF header does not match the token's CSRF value: 403.
+    CsrfMismatch,
 }
 
 impl AuthError {
@@ -69,6 +78,9 @@ impl AuthError {
         match self {
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::RevocationUnavailable | Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientScope { .. } | Self::CsrfMissing | Self::CsrfMismatch => {
+                StatusCode::FORBIDDEN
+            }
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -77,7 +89,10 @@ impl AuthError {
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
             Self::MissingToken | Self::RevocationUnavailable | Self::KeysUnavailable => None,
-            Self::InvalidRequest => Some("invalid_request"),
+            Self::InvalidRequest | Self::CsrfMissing | Self::CsrfMismatch => {
+                Some("invalid_request")
+            }
+            Self::InsufficientScope { .. } => Some("insufficient_scope"),
             _ => Some("invalid_token"),
         }
     }
@@ -105,15 +120,20 @@ impl AuthError {
             Self::Revoked => "token revoked",
             Self::RevocationUnavailable => "revocation store unavailable",
             Self::KeysUnavailable => "signing keys unavailable",
+            Self::InsufficientScope { .. } => "insufficient scope",
+            Self::CsrfMissing => "CSRF token missing",
+            Self::CsrfMismatch => "CSRF token does not match",
         }
     }
 
-    /// The gRPC status code used for gRPC requests: 14 UNAVAILABLE when the revocation store
-    /// cannot answer, 16 UNAUTHENTICATED for every other refusal (a malformed `authorization`
+    /// The gRPC status code used for gRPC requests: 14 UNAVAILABLE when the revocation store or
+    /// the keys cannot be had, 7 PERMISSION_DENIED for a valid token that lacks a scope, 16
+    /// UNAUTHENTICATED for every other refusal (a malformed `authorization`
     /// included: the call is not authenticated either way).
     pub fn grpc_code(&self) -> u8 {
         match self.status() {
             StatusCode::SERVICE_UNAVAILABLE => 14,
+            StatusCode::FORBIDDEN => 7,
             _ => 16,
         }
     }
@@ -137,6 +157,9 @@ impl AuthError {
         if let Some(code) = self.error_code() {
             params.push(format!("error=\"{code}\""));
             params.push(format!("error_description=\"{}\"", self.description()));
+        }
+        if let Self::InsufficientScope { scope } = self {
+            params.push(format!("scope=\"{}\"", quoted(scope)));
         }
         let value = if params.is_empty() {
             "Bearer".to_owned()
@@ -193,6 +216,9 @@ impl fmt::Display for AuthError {
                 write!(f, "token of {len} bytes exceeds the {max}-byte limit")
             }
             Self::MissingClaim(claim) => write!(f, "required claim `{claim}` is missing"),
+            Self::InsufficientScope { scope } => {
+                write!(f, "insufficient scope (requires `{scope}`)")
+            }
             other => f.write_str(other.description()),
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Response};
+use http::{HeaderMap, HeaderName, Method, Response};
 use tower_layer::Layer;
 
 use crate::claims::REGISTERED;
@@ -15,7 +15,8 @@ use crate::error::{is_grpc, AuthError};
 use crate::keys::{KeySource, TrustedIssuer};
 use crate::revoke::RevocationStore;
 use crate::service::JwtService;
-use crate::verify::{Keys, Rules, TokenType, TypeRule, MAX_REQUIRED_CLAIMS};
+use crate::token::{Found, TokenSource};
+use crate::verify::{Csrf, Keys, Rules, TokenType, TypeRule, MAX_REQUIRED_CLAIMS};
 
 type ErrorResponder = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
 
@@ -23,12 +24,35 @@ type ErrorResponder = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) rules: Rules,
+    pub(crate) source: TokenSource,
+    /// The header that must echo the token's CSRF value on cookie-authenticated unsafe
+    /// requests; `None` turns the check off.
+    pub(crate) csrf_header: Option<HeaderName>,
     pub(crate) optional: bool,
     pub(crate) realm: Option<Box<str>>,
     pub(crate) on_error: Option<Arc<ErrorResponder>>,
 }
 
 impl Config {
+    /// The CSRF check this request needs: only cookie-carried tokens on unsafe methods.
+    pub(crate) fn csrf<'a>(
+        &self,
+        found: &Found<'_>,
+        method: &Method,
+        headers: &'a HeaderMap,
+    ) -> Csrf<'a> {
+        let safe = matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        );
+        match &self.csrf_header {
+            Some(name) if found.from_cookie && !safe => {
+                Csrf::Required(headers.get(name).and_then(|v| v.to_str().ok()))
+            }
+            _ => Csrf::Off,
+        }
+    }
+
     /// The response for a refused request: a gRPC status for gRPC calls, else the app's own
     /// responder or the RFC 6750 default.
     pub(crate) fn reject(&self, error: &AuthError, headers: &HeaderMap) -> Response<Bytes> {
@@ -110,6 +134,8 @@ impl<C> JwtLayer<C> {
         Self {
             config: Arc::new(Config {
                 rules: Rules::new(keys),
+                source: TokenSource::header(),
+                csrf_header: Some(HeaderName::from_static("x-csrf-token")),
                 optional: false,
                 realm: None,
                 on_error: None,
@@ -303,6 +329,45 @@ impl<C> JwtLayer<C> {
     /// ```
     pub fn revocation_fail_open(mut self) -> Self {
         self.config().rules.fail_open = true;
+        self
+    }
+
+    /// Where to look for the token (default: `Authorization: Bearer`).
+    ///
+    /// ```
+    /// use tower_jwt_auth::TokenSource;
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
+    ///     .token_source(TokenSource::header_or_cookie("access_token"));
+    /// ```
+    pub fn token_source(mut self, source: TokenSource) -> Self {
+        self.config().source = source;
+        self
+    }
+
+    /// The header a cookie-authenticated request with an unsafe method (POST, PUT, PATCH,
+    /// DELETE, ...) must carry, equal to its token's `csrf` claim (default `x-csrf-token`): the
+    /// double-submit pattern, bound to the token so a value from another session never passes.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
+    ///     .csrf_header(http::HeaderName::from_static("x-xsrf-token"));
+    /// ```
+    pub fn csrf_header(mut self, name: HeaderName) -> Self {
+        self.config().csrf_header = Some(name);
+        self
+    }
+
+    /// Turns the CSRF check off. Only for cookie-authenticated apps with another defence
+    /// (e.g. `SameSite=Strict` cookies and no cross-site entry points).
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).without_csrf();
+    /// ```
+    pub fn without_csrf(mut self) -> Self {
+        self.config().csrf_header = None;
         self
     }
 

@@ -9,9 +9,11 @@ compile_error!(
      `tower-jwt-auth = { version = \"0.1\", default-features = false, features = [\"rust_crypto\"] }`."
 );
 
+mod authorize;
 mod body;
 mod claims;
 mod clock;
+mod cookies;
 mod error;
 mod extract;
 mod future;
@@ -26,8 +28,10 @@ mod session;
 mod token;
 mod verify;
 
+pub use authorize::{Grants, RequireLayer, RequireService, Requirement};
 pub use body::ResponseBody;
 pub use clock::{Clock, ManualClock};
+pub use cookies::AuthCookies;
 pub use error::AuthError;
 pub use extract::Auth;
 #[cfg(feature = "axum")]
@@ -44,4 +48,5 @@ pub use redis_store::RedisStore;
 pub use revoke::{MemoryStore, RevocationStore, Revoke, StoreError, StoreFuture};
 pub use service::JwtService;
 pub use session::{SessionError, Sessions, TokenPair};
+pub use token::TokenSource;
 pub use verify::TokenType;

@@ -15,8 +15,9 @@ use crate::error::AuthError;
 use crate::extract::{Auth, Unauthenticated};
 use crate::future::ResponseFuture;
 use crate::layer::Config;
-use crate::token::bearer;
 use crate::verify::Attempt;
+#[cfg(feature = "jwks")]
+use crate::verify::Csrf;
 
 /// The service made by [`JwtLayer`](crate::JwtLayer).
 pub struct JwtService<S, C> {
@@ -65,15 +66,22 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let attempt = match bearer(req.headers()) {
-            Ok(Some(token)) => match self.config.rules.attempt::<C>(token) {
-                Attempt::Done(verdict) => verdict.map(Some),
-                #[cfg(feature = "jwks")]
-                Attempt::Fetch(pending) => {
-                    let token = token.to_owned();
-                    return self.verify_later(req, token, pending);
+        let attempt = match self.config.source.locate(req.headers()) {
+            Ok(Some(found)) => {
+                let csrf = self.config.csrf(&found, req.method(), req.headers());
+                match self.config.rules.attempt::<C>(found.token, csrf) {
+                    Attempt::Done(verdict) => verdict.map(Some),
+                    #[cfg(feature = "jwks")]
+                    Attempt::Fetch(pending) => {
+                        let token = found.token.to_owned();
+                        let csrf = match csrf {
+                            Csrf::Off => None,
+                            Csrf::Required(header) => Some(header.map(str::to_owned)),
+                        };
+                        return self.verify_later(req, token, csrf, pending);
+                    }
                 }
-            },
+            }
             Ok(None) if self.config.optional => Ok(None),
             Ok(None) => Err(AuthError::MissingToken),
             Err(error) => Err(error),
@@ -105,6 +113,7 @@ where
         &mut self,
         mut req: Request<ReqBody>,
         token: String,
+        csrf: Option<Option<String>>,
         pending: crate::verify::PendingKeys,
     ) -> ResponseFuture<S, ReqBody>
     where
@@ -115,7 +124,11 @@ where
         let ready = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
         let auth = Box::pin(async move {
-            match config.rules.finish::<C>(&token, pending).await {
+            let csrf = match &csrf {
+                None => Csrf::Off,
+                Some(header) => Csrf::Required(header.as_deref()),
+            };
+            match config.rules.finish::<C>(&token, pending, csrf).await {
                 Ok(claims) => {
                     req.extensions_mut().insert(Auth(claims));
                     Ok(req)

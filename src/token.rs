@@ -1,9 +1,126 @@
-//! Where the token comes from: the `Authorization: Bearer` header (RFC 6750 §2.1).
+//! Where the token comes from: the `Authorization: Bearer` header (RFC 6750 §2.1) by default, a
+//! named cookie, either (header first), or a function of the app's. Query-string tokens are not
+//! offered: they end up in logs.
 
-use http::header::AUTHORIZATION;
+use std::fmt;
+use std::sync::Arc;
+
+use cookie::Cookie;
+use http::header::{AUTHORIZATION, COOKIE};
 use http::HeaderMap;
 
 use crate::error::AuthError;
+
+type Custom = dyn for<'a> Fn(&'a HeaderMap) -> Result<Option<&'a str>, AuthError> + Send + Sync;
+
+/// Where a [`JwtLayer`](crate::JwtLayer) looks for the token.
+///
+/// Requests authenticated by cookie with an unsafe method (POST, PUT, PATCH, DELETE) must also
+/// pass the CSRF check; see [`JwtLayer::csrf_header`](crate::JwtLayer::csrf_header).
+///
+/// ```
+/// use tower_jwt_auth::TokenSource;
+///
+/// let header = TokenSource::header();                  // the default
+/// let cookie = TokenSource::cookie("access_token");
+/// let both = TokenSource::header_or_cookie("access_token"); // the header wins when present
+/// let custom = TokenSource::custom(|headers| Ok(headers.get("x-api-token").and_then(|v| v.to_str().ok())));
+/// ```
+#[derive(Clone)]
+pub struct TokenSource(Kind);
+
+#[derive(Clone)]
+enum Kind {
+    Header,
+    Cookie(Box<str>),
+    HeaderOrCookie(Box<str>),
+    Custom(Arc<Custom>),
+}
+
+/// A token and whether it came from a cookie (which makes CSRF protection necessary).
+pub(crate) struct Found<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) from_cookie: bool,
+}
+
+impl TokenSource {
+    /// `Authorization: Bearer <token>` (the scheme is case-insensitive).
+    pub fn header() -> Self {
+        Self(Kind::Header)
+    }
+
+    /// The cookie `name`.
+    pub fn cookie(name: impl Into<String>) -> Self {
+        Self(Kind::Cookie(name.into().into_boxed_str()))
+    }
+
+    /// The `Authorization` header when the request has one, else the cookie `name`.
+    pub fn header_or_cookie(name: impl Into<String>) -> Self {
+        Self(Kind::HeaderOrCookie(name.into().into_boxed_str()))
+    }
+
+    /// The app's own function: `Ok(None)` for "no token", an error to refuse the request.
+    pub fn custom<F>(find: F) -> Self
+    where
+        F: for<'a> Fn(&'a HeaderMap) -> Result<Option<&'a str>, AuthError> + Send + Sync + 'static,
+    {
+        Self(Kind::Custom(Arc::new(find)))
+    }
+
+    /// The token of a request with these headers, if any.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_jwt_auth::TokenSource;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("cookie", "theme=dark; refresh_token=abc.def.ghi".parse().unwrap());
+    /// assert_eq!(TokenSource::cookie("refresh_token").find(&headers), Ok(Some("abc.def.ghi")));
+    /// ```
+    pub fn find<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, AuthError> {
+        Ok(self.locate(headers)?.map(|found| found.token))
+    }
+
+    pub(crate) fn locate<'a>(
+        &self,
+        headers: &'a HeaderMap,
+    ) -> Result<Option<Found<'a>>, AuthError> {
+        let from_header = |token| Found {
+            token,
+            from_cookie: false,
+        };
+        let from_cookie = |token| Found {
+            token,
+            from_cookie: true,
+        };
+        match &self.0 {
+            Kind::Header => Ok(bearer(headers)?.map(from_header)),
+            Kind::Cookie(name) => Ok(cookie(headers, name)?.map(from_cookie)),
+            Kind::HeaderOrCookie(name) => match bearer(headers)? {
+                Some(token) => Ok(Some(from_header(token))),
+                None => Ok(cookie(headers, name)?.map(from_cookie)),
+            },
+            Kind::Custom(find) => Ok(find(headers)?.map(from_header)),
+        }
+    }
+}
+
+impl Default for TokenSource {
+    fn default() -> Self {
+        Self::header()
+    }
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Kind::Header => f.write_str("TokenSource::header()"),
+            Kind::Cookie(name) => write!(f, "TokenSource::cookie({name:?})"),
+            Kind::HeaderOrCookie(name) => write!(f, "TokenSource::header_or_cookie({name:?})"),
+            Kind::Custom(_) => f.write_str("TokenSource::custom(..)"),
+        }
+    }
+}
 
 /// The bearer token of a request: `Ok(None)` when it carries no bearer credentials at all,
 /// an error when the header is repeated or its bearer credentials are malformed.
@@ -34,6 +151,29 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
         return Err(AuthError::InvalidRequest);
     }
     Ok(Some(token))
+}
+
+/// The value of cookie `name`; the same cookie twice (cookie tossing) is refused.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, AuthError> {
+    let (mut found, mut seen) = (None, false);
+    for header in headers.get_all(COOKIE) {
+        let Ok(header) = header.to_str() else {
+            continue;
+        };
+        for cookie in Cookie::split_parse(header).flatten() {
+            if cookie.name_raw() == Some(name) {
+                if seen {
+                    return Err(AuthError::InvalidRequest);
+                }
+                seen = true;
+                found = cookie.value_raw().filter(|v| !v.is_empty());
+            }
+        }
+    }
+    match found {
+        Some(token) if !token.bytes().all(is_token68) => Err(AuthError::Malformed),
+        other => Ok(other),
+    }
 }
 
 /// RFC 7235 token68 characters.

@@ -10,6 +10,7 @@ use base64::Engine;
 use jsonwebtoken::Algorithm;
 use serde::de::{DeserializeOwned, DeserializeSeed};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 
 use crate::claims::{present, ClaimsScan, Presence, Text};
 use crate::clock::Clock;
@@ -68,12 +69,27 @@ pub(crate) enum Keys {
     ByIssuer(Arc<[TrustedIssuer]>),
 }
 
-/// The issuers and audiences a token is checked against (the layer's, or its issuer's).
+/// What a token is checked against beyond the layer's fixed rules: the issuers and audiences
+/// (the layer's, or its issuer's), and the request's CSRF header when one is required.
 #[derive(Clone, Copy)]
 pub(crate) struct Scope<'a> {
     issuers: &'a [Box<str>],
     audiences: &'a [Box<str>],
+    csrf: Csrf<'a>,
 }
+
+/// The CSRF check of one request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Csrf<'a> {
+    /// Header-authenticated, or a safe method.
+    Off,
+    /// Cookie-authenticated with an unsafe method: the header's value, which must equal the
+    /// token's `csrf` claim.
+    Required(Option<&'a str>),
+}
+
+/// The claim that binds a cookie-carried token to its CSRF value.
+pub(crate) const CSRF_CLAIM: &str = "csrf";
 
 /// The outcome of the synchronous path: a verdict, or the need to fetch keys first.
 pub(crate) enum Attempt<C> {
@@ -136,7 +152,7 @@ impl Rules {
     /// Verifies `token` with keys at hand; tokens whose keys must be fetched first are refused
     /// as `KeysUnavailable` (for callers that cannot wait, like refresh with static keys).
     pub(crate) fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<C, AuthError> {
-        match self.attempt(token) {
+        match self.attempt(token, Csrf::Off) {
             Attempt::Done(result) => result,
             #[cfg(feature = "jwks")]
             Attempt::Fetch(_) => Err(AuthError::KeysUnavailable),
@@ -144,7 +160,7 @@ impl Rules {
     }
 
     /// The synchronous path: everything that needs no I/O.
-    pub(crate) fn attempt<C: DeserializeOwned>(&self, token: &str) -> Attempt<C> {
+    pub(crate) fn attempt<C: DeserializeOwned>(&self, token: &str, csrf: Csrf<'_>) -> Attempt<C> {
         if token.len() > self.max_len {
             return Attempt::Done(Err(AuthError::TooLong {
                 len: token.len(),
@@ -152,9 +168,9 @@ impl Rules {
             }));
         }
         let (source, scope, _issuer) = match &self.keys {
-            Keys::One(source) => (source, self.scope(), None),
+            Keys::One(source) => (source, self.scope(csrf), None),
             Keys::ByIssuer(issuers) => match route(token, issuers) {
-                Ok(i) => (&issuers[i].keys, issuer_scope(&issuers[i]), Some(i)),
+                Ok(i) => (&issuers[i].keys, issuer_scope(&issuers[i], csrf), Some(i)),
                 Err(err) => return Attempt::Done(Err(err)),
             },
         };
@@ -183,6 +199,7 @@ impl Rules {
         &self,
         token: &str,
         pending: PendingKeys,
+        csrf: Csrf<'_>,
     ) -> Result<C, AuthError> {
         let keys = pending
             .remote
@@ -190,16 +207,17 @@ impl Rules {
             .await
             .ok_or(AuthError::KeysUnavailable)?;
         let scope = match (&self.keys, pending.issuer) {
-            (Keys::ByIssuer(issuers), Some(i)) => issuer_scope(&issuers[i]),
-            _ => self.scope(),
+            (Keys::ByIssuer(issuers), Some(i)) => issuer_scope(&issuers[i], csrf),
+            _ => self.scope(csrf),
         };
         self.verify_with(token, &keys, scope)
     }
 
-    fn scope(&self) -> Scope<'_> {
+    fn scope<'a>(&'a self, csrf: Csrf<'a>) -> Scope<'a> {
         Scope {
             issuers: &self.issuers,
             audiences: &self.audiences,
+            csrf,
         }
     }
 
@@ -257,6 +275,7 @@ impl Rules {
     fn check_claims(&self, json: &[u8], scope: Scope<'_>) -> Result<(), AuthError> {
         let mut de = serde_json::Deserializer::from_slice(json);
         let seen = ClaimsScan {
+            csrf: matches!(scope.csrf, Csrf::Required(_)),
             rules: self,
             issuers: scope.issuers,
             audiences: scope.audiences,
@@ -311,6 +330,14 @@ impl Rules {
         if let Some(missing) = (0..self.required.len()).find(|i| seen.required & (1 << i) == 0) {
             return Err(AuthError::MissingClaim(self.required[missing].to_string()));
         }
+        if let Csrf::Required(header) = scope.csrf {
+            let header = header.ok_or(AuthError::CsrfMissing)?;
+            let claim = seen.csrf.as_deref().unwrap_or("");
+            // Constant time: the comparison must not tell an attacker how much of a guess is right.
+            if claim.is_empty() || !bool::from(claim.as_bytes().ct_eq(header.as_bytes())) {
+                return Err(AuthError::CsrfMismatch);
+            }
+        }
         if let Some(store) = &self.revocation {
             // A token without `jti` could never be taken back: refuse it where revocation is on.
             let jti = seen
@@ -352,10 +379,11 @@ impl fmt::Debug for Rules {
     }
 }
 
-fn issuer_scope(issuer: &TrustedIssuer) -> Scope<'_> {
+fn issuer_scope<'a>(issuer: &'a TrustedIssuer, csrf: Csrf<'a>) -> Scope<'a> {
     Scope {
         issuers: &issuer.issuer,
         audiences: &issuer.audiences,
+        csrf,
     }
 }
 
