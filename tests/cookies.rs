@@ -1,0 +1,287 @@
+//! Tokens in cookies: where the layer finds them, the CSRF double submit bound to the token,
+//! and the `Set-Cookie` values the helpers write.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use common::*;
+use serde_json::{json, Value};
+use tower_jwt_auth::{
+    Auth, AuthCookies, JwtLayer, ManualClock, MemoryStore, Sessions, SigningKey, TokenSource,
+    VerifyingKey,
+};
+
+fn layer(source: TokenSource) -> JwtLayer<Value> {
+    JwtLayer::new(VerifyingKey::hs256(SECRET).unwrap())
+        .clock(ManualClock::new(NOW))
+        .token_source(source)
+}
+
+fn app(layer: JwtLayer<Value>) -> Router {
+    let echo = |Auth(c): Auth<Value>| async move { Json(json!({"sub": c["sub"]})) };
+    Router::new()
+        .route("/", get(echo).post(echo).put(echo).delete(echo).patch(echo))
+        .layer(layer)
+}
+
+fn token(sub: &str, csrf: Option<&str>) -> String {
+    let mut claims = claims();
+    claims["sub"] = json!(sub);
+    if let Some(csrf) = csrf {
+        claims["csrf"] = json!(csrf);
+    }
+    hs256_token(&hs256_header(), &claims, SECRET)
+}
+
+async fn send(app: &Router, method: Method, headers: &[(&str, &str)]) -> Reply {
+    let mut request = Request::builder().method(method).uri("/");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    common::send(app, request.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn a_cookie_token_authenticates_safe_requests_without_a_csrf_header() {
+    let app = app(layer(TokenSource::cookie("access_token")));
+    let cookie = format!("theme=dark; access_token={}", token("1", Some("c-1")));
+    for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
+        let reply = send(&app, method.clone(), &[("cookie", &cookie)]).await;
+        assert_ne!(reply.status, StatusCode::FORBIDDEN, "{method}");
+        assert_ne!(reply.status, StatusCode::UNAUTHORIZED, "{method}");
+    }
+    assert_eq!(
+        send(&app, Method::GET, &[("cookie", &cookie)]).await.body,
+        json!({"sub": "1"})
+    );
+}
+
+#[tokio::test]
+async fn unsafe_cookie_requests_need_the_csrf_header_of_their_own_token() {
+    let app = app(layer(TokenSource::cookie("access_token")));
+    let cookie = format!("access_token={}", token("1", Some("c-1")));
+    for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+        let missing = send(&app, method.clone(), &[("cookie", &cookie)]).await;
+        assert_eq!(missing.status, StatusCode::FORBIDDEN, "{method}");
+        assert_eq!(missing.description(), "CSRF token missing");
+        let wrong = send(
+            &app,
+            method.clone(),
+            &[("cookie", &cookie), ("x-csrf-token", "c-2")],
+        )
+        .await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{method}");
+        assert_eq!(wrong.description(), "CSRF token does not match");
+        let right = send(
+            &app,
+            method.clone(),
+            &[("cookie", &cookie), ("x-csrf-token", "c-1")],
+        )
+        .await;
+        assert_eq!(right.status, StatusCode::OK, "{method}");
+    }
+}
+
+#[tokio::test]
+async fn a_csrf_value_from_another_session_is_refused() {
+    // The attacker has a session of their own and knows its CSRF value; it is bound to their
+    // token, not the victim's.
+    let app = app(layer(TokenSource::cookie("access_token")));
+    let victim = format!("access_token={}", token("victim", Some("victim-csrf")));
+    let reply = send(
+        &app,
+        Method::POST,
+        &[("cookie", &victim), ("x-csrf-token", "attacker-csrf")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // Even with a tossed csrf cookie of the attacker's choosing: only the token's claim counts.
+    let tossed = format!("{victim}; csrf_token=attacker-csrf");
+    let reply = send(
+        &app,
+        Method::POST,
+        &[("cookie", &tossed), ("x-csrf-token", "attacker-csrf")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_cookie_token_without_a_csrf_claim_cannot_make_unsafe_requests() {
+    let app = app(layer(TokenSource::cookie("access_token")));
+    let cookie = format!("access_token={}", token("1", None));
+    let reply = send(
+        &app,
+        Method::POST,
+        &[("cookie", &cookie), ("x-csrf-token", "")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = send(
+        &app,
+        Method::POST,
+        &[("cookie", &cookie), ("x-csrf-token", "anything")],
+    )
+    .await;
+    assert_eq!(reply.description(), "CSRF token does not match");
+}
+
+#[tokio::test]
+async fn header_authenticated_requests_need_no_csrf_token() {
+    let app = app(layer(TokenSource::header_or_cookie("access_token")));
+    let bearer = format!("Bearer {}", token("1", None));
+    assert_eq!(
+        send(&app, Method::POST, &[("authorization", &bearer)])
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_header_wins_over_the_cookie_and_never_falls_back() {
+    let app = app(layer(TokenSource::header_or_cookie("access_token")));
+    let header = format!("Bearer {}", token("from-header", None));
+    let cookie = format!("access_token={}", token("from-cookie", Some("c")));
+    let reply = send(
+        &app,
+        Method::GET,
+        &[("authorization", &header), ("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(reply.body, json!({"sub": "from-header"}));
+    let reply = send(
+        &app,
+        Method::GET,
+        &[("authorization", "Bearer a.b.c"), ("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&app, Method::GET, &[("cookie", &cookie)]).await.body,
+        json!({"sub": "from-cookie"})
+    );
+}
+
+#[tokio::test]
+async fn a_cookie_only_layer_ignores_the_authorization_header() {
+    let app = app(layer(TokenSource::cookie("access_token")));
+    let header = format!("Bearer {}", token("1", None));
+    let reply = send(&app, Method::GET, &[("authorization", &header)]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.description(), "no bearer token");
+}
+
+#[tokio::test]
+async fn a_repeated_token_cookie_is_400() {
+    let app = app(layer(TokenSource::cookie("access_token")));
+    let cookie = format!(
+        "access_token={}; access_token={}",
+        token("1", None),
+        token("2", None)
+    );
+    assert_eq!(
+        send(&app, Method::GET, &[("cookie", &cookie)]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn a_forged_cookie_token_is_401_whatever_the_csrf_header() {
+    let app = app(layer(TokenSource::cookie("access_token")));
+    let forged = hs256_token(
+        &hs256_header(),
+        &json!({"exp": NOW + 60, "csrf": "c"}),
+        b"another-secret-of-at-least-32-bytes",
+    );
+    let reply = send(
+        &app,
+        Method::POST,
+        &[
+            ("cookie", &format!("access_token={forged}")),
+            ("x-csrf-token", "c"),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn without_csrf_turns_the_check_off_and_a_custom_source_works() {
+    let app = app(layer(TokenSource::cookie("access_token")).without_csrf());
+    let cookie = format!("access_token={}", token("1", None));
+    assert_eq!(
+        send(&app, Method::POST, &[("cookie", &cookie)])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let custom =
+        TokenSource::custom(|headers| Ok(headers.get("x-api-token").and_then(|v| v.to_str().ok())));
+    let app = self::app(layer(custom));
+    let reply = send(&app, Method::POST, &[("x-api-token", &token("7", None))]).await;
+    assert_eq!(reply.body, json!({"sub": "7"}));
+}
+
+#[tokio::test]
+async fn the_cookie_helpers_set_safe_attributes_and_clear_them() {
+    let secret = SECRET;
+    let sessions = Sessions::new(
+        SigningKey::hs256(secret).unwrap(),
+        VerifyingKey::hs256(secret).unwrap(),
+        MemoryStore::new(),
+    );
+    let csrf = AuthCookies::csrf_value().unwrap();
+    assert!(csrf.len() >= 22);
+    let pair = sessions
+        .issue(&json!({"sub": "1", AuthCookies::csrf_claim(): csrf}))
+        .unwrap();
+    let cookies = AuthCookies::new();
+    let [access, refresh, csrf_cookie] = cookies
+        .set(&pair, &csrf)
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert!(
+        access.starts_with(&format!("access_token={};", pair.access.token)),
+        "{access}"
+    );
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=900",
+    ] {
+        assert!(access.contains(attribute), "{access} lacks {attribute}");
+    }
+    assert!(
+        refresh.contains("Path=/refresh") && refresh.contains("HttpOnly"),
+        "{refresh}"
+    );
+    assert!(
+        csrf_cookie.starts_with(&format!("csrf_token={csrf};")),
+        "{csrf_cookie}"
+    );
+    assert!(
+        !csrf_cookie.contains("HttpOnly"),
+        "the page must read it: {csrf_cookie}"
+    );
+    for cleared in cookies.clear() {
+        assert!(cleared.to_str().unwrap().contains("Max-Age=0"));
+    }
+
+    // The minted access token passes a cookie layer with its CSRF value.
+    let app = app(sessions
+        .layer::<Value>()
+        .token_source(TokenSource::cookie(cookies.access_name())));
+    let cookie = format!("access_token={}; csrf_token={csrf}", pair.access.token);
+    let reply = send(
+        &app,
+        Method::DELETE,
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
