@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -16,7 +16,8 @@ use crate::keys::{SigningKey, VerifyingKey};
 use crate::layer::JwtLayer;
 use crate::revoke::{RevocationStore, Revoke, StoreError};
 use crate::token::bearer;
-use crate::verify::{Keys, Rules, TokenType};
+use crate::cookies::AuthCookies;
+use crate::verify::{Csrf, Keys, Rules, TokenType, CSRF_CLAIM};
 
 /// An access token and the refresh token of the same login.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -296,9 +297,15 @@ impl Sessions {
     /// [`refresh_from_headers`](Sessions::refresh_from_headers)) for a new pair of its family.
     /// A refresh token works once: presenting it again revokes the family.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
+        self.rotate(refresh_token, Csrf::Off, None).await
+    }
+
+    /// Verifies a refresh token (and its CSRF value when asked), spends it, and mints the next
+    /// pair of its family, with a new CSRF value when one is given.
+    async fn rotate(&self, refresh_token: &str, csrf: Csrf<'_>, new_csrf: Option<&str>) -> Result<TokenPair, SessionError> {
         let mut claims: Map<String, Value> =
             self.refresh_rules()
-                .verify(refresh_token)
+                .verify(refresh_token, csrf)
                 .map_err(|err| match err {
                     AuthError::RevocationUnavailable => SessionError::Unavailable(
                         StoreError::unavailable("revocation store unavailable"),
@@ -331,6 +338,9 @@ impl Sessions {
             return Err(SessionError::Reused);
         }
         let TokenType(rule) = &self.refresh_type;
+        if let Some(csrf) = new_csrf {
+            claims.insert(CSRF_CLAIM.into(), Value::String(csrf.to_owned()));
+        }
         for registered in [
             "iat",
             "exp",
@@ -344,6 +354,53 @@ impl Sessions {
             claims.remove(registered);
         }
         self.pair(claims, sid)
+    }
+
+    /// Starts a browser login: a fresh CSRF value goes into the pair's `csrf` claim, and the
+    /// answer carries the three `Set-Cookie` values of `cookies` (see [`AuthCookies`]).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{AuthCookies, MemoryStore, Sessions, SigningKey, VerifyingKey};
+    ///
+    /// let secret = b"an HS256 secret of at least 32 bytes!";
+    /// let sessions = Sessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let (pair, set_cookies) = sessions.issue_cookies(&serde_json::json!({"sub": "1"}), &AuthCookies::new())?;
+    /// assert_eq!(set_cookies.len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn issue_cookies<T: Serialize + ?Sized>(
+        &self,
+        claims: &T,
+        cookies: &AuthCookies,
+    ) -> Result<(TokenPair, [HeaderValue; 3]), SessionError> {
+        let Value::Object(mut claims) = serde_json::to_value(claims).map_err(IssueError::Serialize)? else {
+            return Err(IssueError::ClaimsNotAnObject.into());
+        };
+        let csrf = AuthCookies::csrf_value()?;
+        claims.insert(CSRF_CLAIM.into(), Value::String(csrf.clone()));
+        let pair = self.pair(claims, random_id()?)?;
+        let set = cookies.set(&pair, &csrf);
+        Ok((pair, set))
+    }
+
+    /// Refresh for browsers: takes the refresh token from its cookie, requires the request's
+    /// CSRF header to match that token's `csrf` claim (a refresh is a state-changing POST), and
+    /// answers a new pair with a new CSRF value and the cookies that install them. Reuse
+    /// detection works as in [`refresh`](Sessions::refresh).
+    pub async fn refresh_cookies(
+        &self,
+        headers: &HeaderMap,
+        cookies: &AuthCookies,
+        csrf_header: &HeaderName,
+    ) -> Result<(TokenPair, [HeaderValue; 3]), SessionError> {
+        let token = crate::token::cookie(headers, cookies.refresh_name())
+            .map_err(SessionError::Invalid)?
+            .ok_or(SessionError::Invalid(AuthError::MissingToken))?;
+        let header = headers.get(csrf_header).and_then(|v| v.to_str().ok());
+        let csrf = AuthCookies::csrf_value()?;
+        let pair = self.rotate(token, Csrf::Required(header), Some(&csrf)).await?;
+        let set = cookies.set(&pair, &csrf);
+        Ok((pair, set))
     }
 
     /// [`refresh`](Sessions::refresh) with the token taken from `Authorization: Bearer`.

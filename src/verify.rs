@@ -151,8 +151,8 @@ impl Rules {
 
     /// Verifies `token` with keys at hand; tokens whose keys must be fetched first are refused
     /// as `KeysUnavailable` (for callers that cannot wait, like refresh with static keys).
-    pub(crate) fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<C, AuthError> {
-        match self.attempt(token, Csrf::Off) {
+    pub(crate) fn verify<C: DeserializeOwned>(&self, token: &str, csrf: Csrf<'_>) -> Result<C, AuthError> {
+        match self.attempt(token, csrf) {
             Attempt::Done(result) => result,
             #[cfg(feature = "jwks")]
             Attempt::Fetch(_) => Err(AuthError::KeysUnavailable),

@@ -285,3 +285,123 @@ async fn the_cookie_helpers_set_safe_attributes_and_clear_them() {
     .await;
     assert_eq!(reply.status, StatusCode::OK);
 }
+
+fn cookie_header(set: &[axum::http::HeaderValue]) -> String {
+    set.iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn csrf_of(set: &[axum::http::HeaderValue]) -> String {
+    let csrf = set[2].to_str().unwrap();
+    csrf.trim_start_matches("csrf_token=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn browser_refresh_needs_the_csrf_header_rotates_the_csrf_value_and_detects_reuse() {
+    use axum::http::{HeaderMap, HeaderName, HeaderValue};
+    use tower_jwt_auth::SessionError;
+
+    let sessions = Sessions::new(
+        SigningKey::hs256(SECRET).unwrap(),
+        VerifyingKey::hs256(SECRET).unwrap(),
+        MemoryStore::new(),
+    );
+    let cookies = AuthCookies::new();
+    let csrf_header = HeaderName::from_static("x-csrf-token");
+    let (_, set) = sessions
+        .issue_cookies(&json!({"sub": "1"}), &cookies)
+        .unwrap();
+    let first_csrf = csrf_of(&set);
+
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "cookie",
+        HeaderValue::try_from(cookie_header(&set)).unwrap(),
+    );
+    let err = sessions
+        .refresh_cookies(&headers, &cookies, &csrf_header)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SessionError::Invalid(tower_jwt_auth::AuthError::CsrfMissing)
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), StatusCode::FORBIDDEN);
+    headers.insert("x-csrf-token", HeaderValue::from_static("guess"));
+    let err = sessions
+        .refresh_cookies(&headers, &cookies, &csrf_header)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SessionError::Invalid(tower_jwt_auth::AuthError::CsrfMismatch)
+        ),
+        "{err:?}"
+    );
+
+    headers.insert(
+        "x-csrf-token",
+        HeaderValue::try_from(first_csrf.as_str()).unwrap(),
+    );
+    let (next, next_set) = sessions
+        .refresh_cookies(&headers, &cookies, &csrf_header)
+        .await
+        .unwrap();
+    let next_csrf = csrf_of(&next_set);
+    assert_ne!(
+        next_csrf, first_csrf,
+        "a refresh rotates the CSRF value too"
+    );
+    // The new access cookie works with the new CSRF value only.
+    let app = app(sessions
+        .layer::<Value>()
+        .token_source(TokenSource::cookie("access_token")));
+    let cookie = format!("access_token={}", next.access.token);
+    assert_eq!(
+        send(
+            &app,
+            Method::POST,
+            &[("cookie", &cookie), ("x-csrf-token", &next_csrf)]
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(
+            &app,
+            Method::POST,
+            &[("cookie", &cookie), ("x-csrf-token", &first_csrf)]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The first refresh cookie again: reuse, and the family is gone.
+    let err = sessions
+        .refresh_cookies(&headers, &cookies, &csrf_header)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SessionError::Reused), "{err:?}");
+    assert_eq!(
+        send(
+            &app,
+            Method::POST,
+            &[("cookie", &cookie), ("x-csrf-token", &next_csrf)]
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
