@@ -10,13 +10,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
+use crate::cookies::AuthCookies;
 use crate::error::AuthError;
 use crate::issue::{random_id, IssueError, IssuedToken, TokenIssuer};
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::layer::JwtLayer;
 use crate::revoke::{RevocationStore, Revoke, StoreError};
 use crate::token::bearer;
-use crate::cookies::AuthCookies;
 use crate::verify::{Csrf, Keys, Rules, TokenType, CSRF_CLAIM};
 
 /// An access token and the refresh token of the same login.
@@ -302,16 +302,21 @@ impl Sessions {
 
     /// Verifies a refresh token (and its CSRF value when asked), spends it, and mints the next
     /// pair of its family, with a new CSRF value when one is given.
-    async fn rotate(&self, refresh_token: &str, csrf: Csrf<'_>, new_csrf: Option<&str>) -> Result<TokenPair, SessionError> {
-        let mut claims: Map<String, Value> =
-            self.refresh_rules()
-                .verify(refresh_token, csrf)
-                .map_err(|err| match err {
-                    AuthError::RevocationUnavailable => SessionError::Unavailable(
-                        StoreError::unavailable("revocation store unavailable"),
-                    ),
-                    other => SessionError::Invalid(other),
-                })?;
+    async fn rotate(
+        &self,
+        refresh_token: &str,
+        csrf: Csrf<'_>,
+        new_csrf: Option<&str>,
+    ) -> Result<TokenPair, SessionError> {
+        let mut claims: Map<String, Value> = self
+            .refresh_rules()
+            .verify(refresh_token, csrf)
+            .map_err(|err| match err {
+                AuthError::RevocationUnavailable => SessionError::Unavailable(
+                    StoreError::unavailable("revocation store unavailable"),
+                ),
+                other => SessionError::Invalid(other),
+            })?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
         let jti = text("jti")
             .ok_or_else(|| SessionError::Invalid(AuthError::MissingClaim("jti".into())))?;
@@ -373,7 +378,9 @@ impl Sessions {
         claims: &T,
         cookies: &AuthCookies,
     ) -> Result<(TokenPair, [HeaderValue; 3]), SessionError> {
-        let Value::Object(mut claims) = serde_json::to_value(claims).map_err(IssueError::Serialize)? else {
+        let Value::Object(mut claims) =
+            serde_json::to_value(claims).map_err(IssueError::Serialize)?
+        else {
             return Err(IssueError::ClaimsNotAnObject.into());
         };
         let csrf = AuthCookies::csrf_value()?;
@@ -398,7 +405,9 @@ impl Sessions {
             .ok_or(SessionError::Invalid(AuthError::MissingToken))?;
         let header = headers.get(csrf_header).and_then(|v| v.to_str().ok());
         let csrf = AuthCookies::csrf_value()?;
-        let pair = self.rotate(token, Csrf::Required(header), Some(&csrf)).await?;
+        let pair = self
+            .rotate(token, Csrf::Required(header), Some(&csrf))
+            .await?;
         let set = cookies.set(&pair, &csrf);
         Ok((pair, set))
     }

@@ -151,7 +151,11 @@ impl Rules {
 
     /// Verifies `token` with keys at hand; tokens whose keys must be fetched first are refused
     /// as `KeysUnavailable` (for callers that cannot wait, like refresh with static keys).
-    pub(crate) fn verify<C: DeserializeOwned>(&self, token: &str, csrf: Csrf<'_>) -> Result<C, AuthError> {
+    pub(crate) fn verify<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        csrf: Csrf<'_>,
+    ) -> Result<C, AuthError> {
         match self.attempt(token, csrf) {
             Attempt::Done(result) => result,
             #[cfg(feature = "jwks")]
