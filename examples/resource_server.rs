@@ -3,9 +3,9 @@
 //! shared secret.
 //!
 //! ```sh
-//! JWKS_URL=http://127.0.0.1:3003/.well-known/jwks.json cargo run --example resource_server --features jwks
+//! JWKS_URL=http://127.0.0.1:3003/.well-known/jwks.json cargo run --example resource_server
 //! # or, with OIDC discovery (the issuer is then required and checked):
-//! OIDC_ISSUER=http://127.0.0.1:3003 cargo run --example resource_server --features jwks
+//! OIDC_ISSUER=http://127.0.0.1:3003 cargo run --example resource_server
 //! ```
 //!
 //! `JWKS_URL` or `OIDC_ISSUER` (one is required). `JWT_ISSUER` and `JWT_AUDIENCE` are checked
