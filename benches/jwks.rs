@@ -7,22 +7,20 @@
 //!
 //! Run with `cargo bench --features jwks --bench jwks -- --noplot`.
 
+mod common;
+
+use common::bench_arm;
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use criterion::measurement::WallTime;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use serde::{Deserialize, Serialize};
-use tokio::runtime::Runtime;
-use tower::ServiceExt;
 use tower_jwt_auth::{
     Algorithm, Auth, JwtLayer, KeySet, PublicJwks, RemoteJwks, SigningKey, TokenIssuer, TokenType,
     VerifyingKey,
@@ -176,38 +174,6 @@ fn router(layer: JwtLayer<Claims>) -> Router {
             }),
         )
         .layer(layer)
-}
-
-/// One request through a clone of `router`, built the same way in every arm.
-async fn send(router: &Router, auth: &HeaderValue) -> StatusCode {
-    let req = Request::builder()
-        .uri("/")
-        .header(AUTHORIZATION, auth.clone())
-        .body(Body::empty())
-        .expect("request");
-    router
-        .clone()
-        .oneshot(req)
-        .await
-        .expect("infallible")
-        .status()
-}
-
-fn bench_arm(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    rt: &Runtime,
-    id: &str,
-    router: &Router,
-    auth: &HeaderValue,
-) {
-    // A bench of a 401 or a 503 would measure nothing useful: check the arm accepts the token.
-    // For `warm_jwks` this request also proves the cache serves the token's key.
-    assert_eq!(rt.block_on(send(router, auth)), StatusCode::OK, "{id}");
-    // `to_async` enters the runtime once per sample; `block_on` per iteration would add its
-    // own cost to every request.
-    group.bench_function(id, |b| {
-        b.to_async(rt).iter(|| send(router, auth));
-    });
 }
 
 fn jwks(c: &mut Criterion) {

@@ -7,12 +7,13 @@
 //! Run with `cargo bench --features redis --bench revocation -- --noplot`. Without the feature,
 //! or without `redis-server` on PATH, the Redis arms are skipped with a notice.
 
+mod common;
+
+use common::bench_arm;
+
 use std::hint::black_box;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
@@ -20,7 +21,6 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
-use tower::ServiceExt;
 use tower_jwt_auth::{
     Auth, Clock, JwtLayer, MemoryStore, RevocationStore, Revoke, SigningKey, StoreError,
     TokenIssuer, TokenType, VerifyingKey,
@@ -113,37 +113,6 @@ async fn revoke_others(store: &impl RevocationStore, until: u64) -> Result<(), S
             .await?;
     }
     Ok(())
-}
-
-/// One request through a clone of `router`, built the same way in every arm.
-async fn send(router: &Router, auth: &HeaderValue) -> StatusCode {
-    let req = Request::builder()
-        .uri("/")
-        .header(AUTHORIZATION, auth.clone())
-        .body(Body::empty())
-        .expect("request");
-    router
-        .clone()
-        .oneshot(req)
-        .await
-        .expect("infallible")
-        .status()
-}
-
-fn bench_arm(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    rt: &Runtime,
-    id: &str,
-    router: &Router,
-    auth: &HeaderValue,
-) {
-    // A bench of a 401 or a 503 would measure nothing useful: check the arm accepts the token.
-    assert_eq!(rt.block_on(send(router, auth)), StatusCode::OK, "{id}");
-    // `to_async` enters the runtime once per sample; `block_on` per iteration would add its
-    // own cost to every request.
-    group.bench_function(id, |b| {
-        b.to_async(rt).iter(|| send(router, auth));
-    });
 }
 
 /// The lookup alone, as the layer makes it once the signature holds.

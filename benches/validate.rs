@@ -4,20 +4,21 @@
 //!
 //! Run with `cargo bench --bench validate -- --noplot`.
 
+mod common;
+
+use common::bench_arm;
+
 use std::hint::black_box;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use criterion::measurement::WallTime;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use jsonwebtoken::{DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
-use tokio::runtime::Runtime;
 use tower::ServiceExt;
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
@@ -149,37 +150,6 @@ impl Setup {
 /// The floor: one route, no auth at all.
 fn empty_router() -> Router {
     Router::new().route("/", get(|| async { StatusCode::OK }))
-}
-
-/// One request through a clone of `router`, built the same way in every arm.
-async fn send(router: &Router, auth: &HeaderValue) -> StatusCode {
-    let req = Request::builder()
-        .uri("/")
-        .header(AUTHORIZATION, auth.clone())
-        .body(Body::empty())
-        .expect("request");
-    router
-        .clone()
-        .oneshot(req)
-        .await
-        .expect("infallible")
-        .status()
-}
-
-fn bench_arm(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    rt: &Runtime,
-    id: &str,
-    router: &Router,
-    auth: &HeaderValue,
-) {
-    // A bench of a 401 would measure nothing useful: check the arm accepts the token first.
-    assert_eq!(rt.block_on(send(router, auth)), StatusCode::OK, "{id}");
-    // `to_async` enters the runtime once per sample; `block_on` per iteration would add its
-    // own cost to every request.
-    group.bench_function(id, |b| {
-        b.to_async(rt).iter(|| send(router, auth));
-    });
 }
 
 fn validate(c: &mut Criterion) {
