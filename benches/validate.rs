@@ -19,7 +19,6 @@ use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
 use jsonwebtoken::{DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
-use tower::ServiceExt;
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
 const HS256_SECRET: &[u8] = b"a bench-only HS256 secret, 32 bytes or more";
