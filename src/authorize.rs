@@ -17,6 +17,7 @@ use crate::body::ResponseBody;
 use crate::error::{is_grpc, AuthError};
 use crate::extract::{Auth, Unauthenticated};
 use crate::future::ResponseFuture;
+use crate::layer::ErrorResponder;
 
 /// What a set of claims grants: OAuth scopes and roles.
 ///
@@ -168,6 +169,8 @@ impl<C: 'static> Requirement<C> {
     pub fn layer(self) -> RequireLayer<C> {
         RequireLayer {
             requirement: self,
+            realm: None,
+            on_error: None,
             _claims: PhantomData,
         }
     }
@@ -204,13 +207,52 @@ impl<C> Auth<C> {
 /// it must sit inside (after) a `JwtLayer<C>`. Made by [`Requirement::layer`].
 pub struct RequireLayer<C> {
     requirement: Requirement<C>,
+    realm: Option<Arc<str>>,
+    on_error: Option<Arc<ErrorResponder>>,
     _claims: PhantomData<fn() -> C>,
+}
+
+impl<C> RequireLayer<C> {
+    /// The `realm` of this layer's challenges (set it like the `JwtLayer`'s).
+    ///
+    /// ```
+    /// let admins = tower_jwt_auth::Requirement::<serde_json::Value>::role("admin").layer().realm("api");
+    /// ```
+    #[must_use]
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into().into());
+        self
+    }
+
+    /// Replaces the HTTP response for refused requests, e.g. an HTML 403 page (gRPC calls keep
+    /// their gRPC status).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::Response;
+    ///
+    /// let admins = tower_jwt_auth::Requirement::<serde_json::Value>::role("admin").layer().on_error(|err| {
+    ///     let mut res = Response::new(Bytes::from_static(b"<h1>Admins only</h1>"));
+    ///     *res.status_mut() = err.status();
+    ///     res
+    /// });
+    /// ```
+    #[must_use]
+    pub fn on_error<F>(mut self, respond: F) -> Self
+    where
+        F: Fn(&AuthError) -> Response<Bytes> + Send + Sync + 'static,
+    {
+        self.on_error = Some(Arc::new(respond));
+        self
+    }
 }
 
 impl<C> Clone for RequireLayer<C> {
     fn clone(&self) -> Self {
         Self {
             requirement: self.requirement.clone(),
+            realm: self.realm.clone(),
+            on_error: self.on_error.clone(),
             _claims: PhantomData,
         }
     }
@@ -230,7 +272,7 @@ impl<S, C> Layer<S> for RequireLayer<C> {
     fn layer(&self, inner: S) -> Self::Service {
         RequireService {
             inner,
-            requirement: self.requirement.clone(),
+            layer: self.clone(),
         }
     }
 }
@@ -238,14 +280,14 @@ impl<S, C> Layer<S> for RequireLayer<C> {
 /// The service made by [`RequireLayer`].
 pub struct RequireService<S, C> {
     inner: S,
-    requirement: Requirement<C>,
+    layer: RequireLayer<C>,
 }
 
 impl<S: Clone, C> Clone for RequireService<S, C> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            requirement: self.requirement.clone(),
+            layer: self.layer.clone(),
         }
     }
 }
@@ -253,7 +295,7 @@ impl<S: Clone, C> Clone for RequireService<S, C> {
 impl<S, C> fmt::Debug for RequireService<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequireService")
-            .field("requirement", &self.requirement)
+            .field("requirement", &self.layer.requirement)
             .finish_non_exhaustive()
     }
 }
@@ -273,7 +315,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let verdict = match req.extensions().get::<Auth<C>>() {
-            Some(Auth(claims)) => self.requirement.check(claims),
+            Some(Auth(claims)) => self.layer.requirement.check(claims),
             None if req.extensions().get::<Unauthenticated<C>>().is_some() => {
                 Err(AuthError::MissingToken)
             }
@@ -283,10 +325,10 @@ where
             Ok(()) => ResponseFuture::inner(self.inner.call(req)),
             Err(error) => {
                 tracing::debug!(target: "tower_jwt_auth", error = %error, "request refused");
-                let response = if is_grpc(req.headers()) {
-                    error.to_grpc_response()
-                } else {
-                    error.to_response(None)
+                let response = match &self.layer.on_error {
+                    _ if is_grpc(req.headers()) => error.to_grpc_response(),
+                    Some(respond) => respond(&error),
+                    None => error.to_response(self.layer.realm.as_deref()),
                 };
                 ResponseFuture::rejected(response)
             }

@@ -18,7 +18,7 @@ use crate::service::JwtService;
 use crate::token::{Found, TokenSource};
 use crate::verify::{Csrf, Keys, Rules, TokenType, TypeRule, MAX_REQUIRED_CLAIMS};
 
-type ErrorResponder = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
+pub(crate) type ErrorResponder = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
 
 /// What a layer and its services share, behind one `Arc`.
 #[derive(Clone)]

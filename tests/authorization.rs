@@ -231,3 +231,33 @@ async fn behind_an_optional_layer_an_anonymous_request_is_401() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.www_authenticate(), "Bearer");
 }
+
+#[tokio::test]
+async fn a_require_layer_takes_its_own_realm_and_error_page() {
+    let with_realm = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .route_layer(
+            Requirement::<Value>::role("admin")
+                .layer()
+                .realm("admin-area"),
+        )
+        .layer(layer::<Value>());
+    let reply = with_bearer(&with_realm, &token_with(json!({"roles": ["user"]}))).await;
+    assert!(reply
+        .www_authenticate()
+        .starts_with(r#"Bearer realm="admin-area", error="insufficient_scope""#));
+
+    let page = Requirement::<Value>::role("admin").layer().on_error(|err| {
+        let mut response =
+            axum::http::Response::new(bytes::Bytes::from_static(b"<h1>Admins only</h1>"));
+        *response.status_mut() = err.status();
+        response
+    });
+    let app = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .route_layer(page)
+        .layer(layer::<Value>());
+    let reply = with_bearer(&app, &token_with(json!({"roles": ["user"]}))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.body, json!("<h1>Admins only</h1>"));
+}
