@@ -18,7 +18,8 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 pub enum AuthError {
     /// No `Authorization: Bearer` credentials at all (401, no error code).
     MissingToken,
-    /// The `Authorization` header is malformed or repeated (400 `invalid_request`).
+    /// The `Authorization` header (or the token cookie) is malformed or repeated (400
+    /// `invalid_request`).
     InvalidRequest,
     /// The token is longer than the configured maximum; it was not decoded.
     TooLong {
@@ -102,7 +103,7 @@ impl AuthError {
     pub fn description(&self) -> &'static str {
         match self {
             Self::MissingToken => "no bearer token",
-            Self::InvalidRequest => "malformed or repeated Authorization header",
+            Self::InvalidRequest => "malformed or repeated credentials",
             Self::TooLong { .. } => "token too long",
             Self::Malformed => "malformed token",
             Self::DisallowedAlgorithm => "algorithm not allowed",

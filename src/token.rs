@@ -24,7 +24,7 @@ type Custom = dyn for<'a> Fn(&'a HeaderMap) -> Result<Option<&'a str>, AuthError
 /// let header = TokenSource::header();                  // the default
 /// let cookie = TokenSource::cookie("access_token");
 /// let both = TokenSource::header_or_cookie("access_token"); // the header wins when present
-/// let custom = TokenSource::custom(|headers| Ok(headers.get("x-api-token").and_then(|v| v.to_str().ok())));
+/// let custom = TokenSource::custom_header(|headers| Ok(headers.get("x-api-token").and_then(|v| v.to_str().ok())));
 /// ```
 #[derive(Clone)]
 pub struct TokenSource(Kind);
@@ -34,10 +34,15 @@ enum Kind {
     Header,
     Cookie(Box<str>),
     HeaderOrCookie(Box<str>),
-    Custom(Arc<Custom>),
+    /// The app's function; `ambient` when the browser may attach its token by itself.
+    Custom {
+        find: Arc<Custom>,
+        ambient: bool,
+    },
 }
 
-/// A token and whether it came from a cookie (which makes CSRF protection necessary).
+/// A token and whether it came from a cookie, or somewhere the browser may attach it by itself
+/// (which makes CSRF protection necessary).
 pub(crate) struct Found<'a> {
     pub(crate) token: &'a str,
     pub(crate) from_cookie: bool,
@@ -60,11 +65,36 @@ impl TokenSource {
     }
 
     /// The app's own function: `Ok(None)` for "no token", an error to refuse the request.
+    ///
+    /// The layer cannot tell where the function found the token, so it treats it like a cookie:
+    /// unsafe methods need the CSRF header (fail closed). For a token the browser never attaches
+    /// by itself (a custom header), use [`custom_header`](Self::custom_header).
     pub fn custom<F>(find: F) -> Self
     where
         F: for<'a> Fn(&'a HeaderMap) -> Result<Option<&'a str>, AuthError> + Send + Sync + 'static,
     {
-        Self(Kind::Custom(Arc::new(find)))
+        Self(Kind::Custom {
+            find: Arc::new(find),
+            ambient: true,
+        })
+    }
+
+    /// Like [`custom`](Self::custom), for a token read from a request header that browsers never
+    /// send on their own (e.g. `x-api-token`): no CSRF check, as for `Authorization`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::TokenSource;
+    ///
+    /// let api = TokenSource::custom_header(|headers| Ok(headers.get("x-api-token").and_then(|v| v.to_str().ok())));
+    /// ```
+    pub fn custom_header<F>(find: F) -> Self
+    where
+        F: for<'a> Fn(&'a HeaderMap) -> Result<Option<&'a str>, AuthError> + Send + Sync + 'static,
+    {
+        Self(Kind::Custom {
+            find: Arc::new(find),
+            ambient: false,
+        })
     }
 
     /// The token of a request with these headers, if any.
@@ -100,7 +130,10 @@ impl TokenSource {
                 Some(token) => Ok(Some(from_header(token))),
                 None => Ok(cookie(headers, name)?.map(from_cookie)),
             },
-            Kind::Custom(find) => Ok(find(headers)?.map(from_header)),
+            Kind::Custom { find, ambient } => Ok(find(headers)?.map(|token| Found {
+                token,
+                from_cookie: *ambient,
+            })),
         }
     }
 }
@@ -117,7 +150,8 @@ impl fmt::Debug for TokenSource {
             Kind::Header => f.write_str("TokenSource::header()"),
             Kind::Cookie(name) => write!(f, "TokenSource::cookie({name:?})"),
             Kind::HeaderOrCookie(name) => write!(f, "TokenSource::header_or_cookie({name:?})"),
-            Kind::Custom(_) => f.write_str("TokenSource::custom(..)"),
+            Kind::Custom { ambient: true, .. } => f.write_str("TokenSource::custom(..)"),
+            Kind::Custom { ambient: false, .. } => f.write_str("TokenSource::custom_header(..)"),
         }
     }
 }

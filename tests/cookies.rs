@@ -219,8 +219,9 @@ async fn without_csrf_turns_the_check_off_and_a_custom_source_works() {
             .status,
         StatusCode::OK
     );
-    let custom =
-        TokenSource::custom(|headers| Ok(headers.get("x-api-token").and_then(|v| v.to_str().ok())));
+    let custom = TokenSource::custom_header(|headers| {
+        Ok(headers.get("x-api-token").and_then(|v| v.to_str().ok()))
+    });
     let app = self::app(layer(custom));
     let reply = send(&app, Method::POST, &[("x-api-token", &token("7", None))]).await;
     assert_eq!(reply.body, json!({"sub": "7"}));
@@ -403,5 +404,35 @@ async fn browser_refresh_needs_the_csrf_header_rotates_the_csrf_value_and_detect
         .await
         .status,
         StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_custom_source_is_csrf_checked_unless_it_is_a_custom_header() {
+    // Where the function found the token is unknown to the layer: a session cookie read by hand
+    // must not skip CSRF.
+    let by_hand = TokenSource::custom(|headers| {
+        Ok(headers
+            .get("cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("session=")))
+    });
+    let app = app(layer(by_hand));
+    let cookie = format!("session={}", token("1", Some("c-1")));
+    assert_eq!(
+        send(&app, Method::POST, &[("cookie", &cookie)])
+            .await
+            .description(),
+        "CSRF token missing"
+    );
+    assert_eq!(
+        send(
+            &app,
+            Method::POST,
+            &[("cookie", &cookie), ("x-csrf-token", "c-1")]
+        )
+        .await
+        .status,
+        StatusCode::OK
     );
 }

@@ -241,7 +241,7 @@ async fn repeated_authorization_metadata_is_unauthenticated_invalid_request() {
     assert_status(
         &status,
         Code::Unauthenticated,
-        "malformed or repeated Authorization header",
+        "malformed or repeated credentials",
     );
 }
 
@@ -251,6 +251,6 @@ async fn bearer_scheme_without_token_is_unauthenticated_invalid_request() {
     assert_status(
         &status,
         Code::Unauthenticated,
-        "malformed or repeated Authorization header",
+        "malformed or repeated credentials",
     );
 }

@@ -255,3 +255,41 @@ fn a_small_rsa_jwk_is_refused() {
         KeyError::RsaKeyTooSmall { bits: 1024 }
     );
 }
+
+#[test]
+fn a_short_ed25519_key_or_a_jwk_not_for_verifying_is_refused() {
+    let short = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}]});
+    assert_eq!(
+        KeySet::from_jwks(short.to_string().as_bytes()).unwrap_err(),
+        KeyError::NoUsableKey
+    );
+    assert!(VerifyingKey::from_der([0u8; 3], Algorithm::EdDSA).is_err());
+    let short_ec = json!({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"});
+    assert!(VerifyingKey::from_jwk(&serde_json::from_value(short_ec).unwrap()).is_err());
+    let mut encrypt_only = serde_json::to_value(
+        signing(Algorithm::ES256, "ec256", "k")
+            .public_jwk()
+            .unwrap(),
+    )
+    .unwrap();
+    encrypt_only.as_object_mut().unwrap().remove("use");
+    encrypt_only["key_ops"] = json!(["encrypt"]);
+    assert_eq!(
+        VerifyingKey::from_jwk(&serde_json::from_value(encrypt_only.clone()).unwrap()).unwrap_err(),
+        KeyError::UnsupportedJwk
+    );
+    encrypt_only["key_ops"] = json!(["verify"]);
+    assert!(VerifyingKey::from_jwk(&serde_json::from_value(encrypt_only).unwrap()).is_ok());
+}
+
+#[tokio::test]
+async fn one_kid_published_under_two_algorithms_picks_the_key_of_the_tokens_alg() {
+    let keys = KeySet::new([
+        VerifyingKey::hmac([7u8; 64], Algorithm::HS512)
+            .unwrap()
+            .with_kid("k"),
+        VerifyingKey::hs256(SECRET).unwrap().with_kid("k"),
+    ]);
+    let token = hs256_token(&json!({"alg": "HS256", "kid": "k"}), &claims(), SECRET);
+    assert_eq!(with_bearer(&app(keys), &token).await.status, StatusCode::OK);
+}

@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
+};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey};
 use simple_asn1::ASN1Block;
 
@@ -236,6 +238,15 @@ impl VerifyingKey {
         {
             return Err(KeyError::UnsupportedJwk);
         }
+        // `key_ops`, when given, must allow verification (RFC 7517 §4.3).
+        if jwk
+            .common
+            .key_operations
+            .as_ref()
+            .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
+        {
+            return Err(KeyError::UnsupportedJwk);
+        }
         let implied = match &jwk.algorithm {
             AlgorithmParameters::RSA(_) => Algorithm::RS256,
             AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
@@ -266,6 +277,7 @@ impl VerifyingKey {
                 return Err(KeyError::RsaKeyTooSmall { bits });
             }
         }
+        check_strength(&key, algorithm).map_err(|_| KeyError::UnsupportedJwk)?;
         let mut key = Self::bound(key, algorithm);
         key.kid = jwk.common.key_id.as_deref().map(Into::into);
         Ok(key)
@@ -505,6 +517,8 @@ fn check_strength(key: &DecodingKey, algorithm: Algorithm) -> Result<(), KeyErro
                 return Err(KeyError::CurveMismatch(algorithm));
             }
         }
+        // An Ed25519 public key is exactly 32 bytes; a shorter one would make a backend panic.
+        AlgorithmFamily::Ed if der.len() != 32 => return Err(KeyError::InvalidPem(algorithm)),
         _ => {}
     }
     Ok(())

@@ -8,6 +8,8 @@ use crate::error::AuthError;
 
 /// Several verifying keys; a token's `kid` picks one, and that key's algorithm bounds the `alg`
 /// it is accepted with. A token without `kid` is accepted only when exactly one key could apply.
+/// Keys without a `kid` of their own stand for "any name": a token whose `kid` names no key is
+/// verified by the one unnamed key that fits its `alg`, if there is exactly one.
 ///
 /// ```
 /// use tower_jwt_auth::{Algorithm, KeySet, VerifyingKey};
@@ -99,12 +101,16 @@ impl KeySet {
         alg: Algorithm,
     ) -> Result<&VerifyingKey, AuthError> {
         if let Some(kid) = kid {
-            if let Some(key) = self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)) {
-                return if key.algorithm == alg {
-                    Ok(key)
-                } else {
-                    Err(AuthError::DisallowedAlgorithm)
-                };
+            let mut named = self
+                .keys
+                .iter()
+                .filter(|k| k.kid.as_deref() == Some(kid))
+                .peekable();
+            if named.peek().is_some() {
+                // A provider may publish one kid under several algorithms: the pair must match.
+                return named
+                    .find(|k| k.algorithm == alg)
+                    .ok_or(AuthError::DisallowedAlgorithm);
             }
         }
         // No `kid`, or one no key is named by: only keys without a name of their own may apply,
