@@ -7,12 +7,16 @@ mod publish;
 #[cfg(feature = "jwks")]
 mod remote;
 mod set;
+mod signing;
 mod source;
+mod verifying;
 
-pub use key::{KeyError, SigningKey, VerifyingKey};
+pub use key::KeyError;
 pub use publish::PublicJwks;
 #[cfg(feature = "jwks")]
 pub use remote::RemoteJwks;
 pub use set::KeySet;
+pub use signing::SigningKey;
 pub(crate) use source::Source;
 pub use source::{KeySource, TrustedIssuer};
+pub use verifying::VerifyingKey;

@@ -1,0 +1,216 @@
+//! [`VerifyingKey`]: a key that checks signatures, bound to the one algorithm it was made for, so
+//! a token signed with any other `alg` (`none`, HS256 with a public key's bytes, RS256 against an
+//! EC key, ...) never reaches the crypto.
+
+use std::fmt;
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
+
+use super::key::{
+    check_strength, checked_secret, ensure_crypto_provider, jwk_algorithm, rsa_bits,
+    secret_from_env, KeyError,
+};
+
+/// A key that checks signatures, and the one algorithm it accepts.
+///
+/// ```
+/// use tower_jwt_auth::VerifyingKey;
+///
+/// let key = VerifyingKey::hs256(b"an HS256 secret of at least 32 bytes!")?;
+/// assert!(VerifyingKey::hs256(b"too short").is_err());
+/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct VerifyingKey {
+    pub(crate) key: DecodingKey,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) kid: Option<Box<str>>,
+}
+
+impl VerifyingKey {
+    /// An HMAC-SHA256 shared secret (at least 32 bytes).
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        Self::hmac(secret, Algorithm::HS256)
+    }
+
+    /// An HMAC shared secret for `algorithm` (HS256, HS384 or HS512), at least as long as the
+    /// hash output.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, VerifyingKey};
+    ///
+    /// let key = VerifyingKey::hmac([7u8; 64], Algorithm::HS512)?;
+    /// assert!(VerifyingKey::hmac([7u8; 32], Algorithm::HS512).is_err());
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    pub fn hmac(secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        let secret = checked_secret(secret.as_ref(), algorithm)?;
+        Ok(Self::bound(
+            DecodingKey::from_secret(secret).map_err(|_| KeyError::WrongAlgorithm(algorithm))?,
+            algorithm,
+        ))
+    }
+
+    /// An HMAC secret read from the environment variable `var` (its UTF-8 bytes).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, KeyError, VerifyingKey};
+    ///
+    /// let err = VerifyingKey::hmac_from_env("SURELY_UNSET_VARIABLE", Algorithm::HS256).unwrap_err();
+    /// assert_eq!(err, KeyError::MissingEnv("SURELY_UNSET_VARIABLE".into()));
+    /// ```
+    pub fn hmac_from_env(var: &str, algorithm: Algorithm) -> Result<Self, KeyError> {
+        Self::hmac(secret_from_env(var)?, algorithm)
+    }
+
+    /// A public key in PEM for an asymmetric `algorithm`: RSA (`RS*`, `PS*`), EC P-256/P-384
+    /// (`ES256`, `ES384`) or Ed25519 (`EdDSA`).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, KeyError, VerifyingKey};
+    ///
+    /// let err = VerifyingKey::from_pem(b"not a pem", Algorithm::RS256).unwrap_err();
+    /// assert_eq!(err, KeyError::InvalidPem(Algorithm::RS256));
+    /// // A PEM key never verifies HMAC: that is the algorithm-confusion attack.
+    /// assert!(VerifyingKey::from_pem(b"", Algorithm::HS256).is_err());
+    /// ```
+    pub fn from_pem(pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        ensure_crypto_provider()?;
+        let pem = pem.as_ref();
+        let key = match algorithm.family() {
+            AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(pem),
+            AlgorithmFamily::Ec => DecodingKey::from_ec_pem(pem),
+            AlgorithmFamily::Ed => DecodingKey::from_ed_pem(pem),
+            AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
+        };
+        let key = key.map_err(|_| KeyError::InvalidPem(algorithm))?;
+        check_strength(&key, algorithm)?;
+        Ok(Self::bound(key, algorithm))
+    }
+
+    /// A public key in DER for an asymmetric `algorithm`: PKCS#1 `RSAPublicKey` for RSA, the
+    /// SEC 1 point for EC, the 32 raw bytes for Ed25519 (what a PEM's body holds).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, KeyError, VerifyingKey};
+    ///
+    /// assert_eq!(VerifyingKey::from_der([4u8; 10], Algorithm::ES256).unwrap_err(), KeyError::CurveMismatch(Algorithm::ES256));
+    /// ```
+    pub fn from_der(der: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
+        ensure_crypto_provider()?;
+        let der = der.as_ref();
+        let key = match algorithm.family() {
+            AlgorithmFamily::Rsa => DecodingKey::from_rsa_der(der),
+            AlgorithmFamily::Ec => DecodingKey::from_ec_der(der),
+            AlgorithmFamily::Ed => DecodingKey::from_ed_der(der),
+            AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
+        };
+        check_strength(&key, algorithm)?;
+        Ok(Self::bound(key, algorithm))
+    }
+
+    /// A public key from a JWK (RFC 7517): RSA, EC (P-256, P-384) or Ed25519, signing use only.
+    /// Its algorithm is the JWK's `alg`, or, when absent, the one its type implies (RS256 for
+    /// RSA, ES256/ES384 by curve, EdDSA); its `kid` is kept.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, VerifyingKey};
+    ///
+    /// let jwk = serde_json::from_str(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#)?;
+    /// let key = VerifyingKey::from_jwk(&jwk)?;
+    /// assert_eq!(key.algorithm(), Algorithm::EdDSA);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        ensure_crypto_provider()?;
+        if jwk
+            .common
+            .public_key_use
+            .as_ref()
+            .is_some_and(|u| *u != PublicKeyUse::Signature)
+        {
+            return Err(KeyError::UnsupportedJwk);
+        }
+        // `key_ops`, when given, must allow verification (RFC 7517 §4.3).
+        if jwk
+            .common
+            .key_operations
+            .as_ref()
+            .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
+        {
+            return Err(KeyError::UnsupportedJwk);
+        }
+        let implied = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Algorithm::RS256,
+            AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+                EllipticCurve::P256 => Algorithm::ES256,
+                EllipticCurve::P384 => Algorithm::ES384,
+                _ => return Err(KeyError::UnsupportedJwk),
+            },
+            AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
+                Algorithm::EdDSA
+            }
+            // Never trust a shared secret fetched with the public keys.
+            _ => return Err(KeyError::UnsupportedJwk),
+        };
+        let algorithm = match jwk.common.key_algorithm {
+            None => implied,
+            Some(alg) => jwk_algorithm(alg).ok_or(KeyError::UnsupportedJwk)?,
+        };
+        if algorithm.family() != implied.family() {
+            return Err(KeyError::WrongAlgorithm(algorithm));
+        }
+        if algorithm.family() == AlgorithmFamily::Ec && algorithm != implied {
+            return Err(KeyError::CurveMismatch(algorithm));
+        }
+        let key = DecodingKey::from_jwk(jwk).map_err(|_| KeyError::UnsupportedJwk)?;
+        if let DecodingKeyKind::RsaModulusExponent { n, .. } = key.kind() {
+            let bits = rsa_bits(n);
+            if bits < 2048 {
+                return Err(KeyError::RsaKeyTooSmall { bits });
+            }
+        }
+        check_strength(&key, algorithm).map_err(|_| KeyError::UnsupportedJwk)?;
+        let mut key = Self::bound(key, algorithm);
+        key.kid = jwk.common.key_id.as_deref().map(Into::into);
+        Ok(key)
+    }
+
+    /// Names this key: a token whose header carries another `kid` is refused with it.
+    ///
+    /// ```
+    /// use tower_jwt_auth::VerifyingKey;
+    ///
+    /// let key = VerifyingKey::hs256([1u8; 32])?.with_kid("2026-11");
+    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into().into_boxed_str());
+        self
+    }
+
+    /// The one algorithm this key accepts.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    fn bound(key: DecodingKey, algorithm: Algorithm) -> Self {
+        Self {
+            key,
+            algorithm,
+            kid: None,
+        }
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
