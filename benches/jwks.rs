@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::bench_arm;
+use common::{bench_arm, config, Claims, User};
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +20,6 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
-use serde::{Deserialize, Serialize};
 use tower_jwt_auth::{
     Algorithm, Auth, JwtLayer, KeySet, PublicJwks, RemoteJwks, SigningKey, TokenIssuer, TokenType,
     VerifyingKey,
@@ -69,26 +68,6 @@ impl KeyFile {
     fn verifying(&self) -> VerifyingKey {
         VerifyingKey::from_pem(self.public, self.algorithm).expect("verifying key")
     }
-}
-
-/// The six claims of a typical access token (sub, username, iat, exp, jti, type).
-#[derive(Clone, Debug, Deserialize)]
-#[allow(dead_code)] // Read only through `black_box`.
-struct Claims {
-    sub: String,
-    username: String,
-    iat: u64,
-    exp: u64,
-    jti: String,
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-/// What the app hands the issuer; it fills `iat`, `exp`, `jti` and `type`.
-#[derive(Serialize)]
-struct User<'a> {
-    sub: &'a str,
-    username: &'a str,
 }
 
 /// One algorithm's group: the token's key, and the two others published beside it.
@@ -242,9 +221,7 @@ fn jwks(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    config = config();
     targets = jwks
 }
 criterion_main!(benches);

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::bench_arm;
+use common::{bench_arm, config};
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -232,9 +232,7 @@ fn revocation(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    config = config();
     targets = revocation
 }
 criterion_main!(benches);

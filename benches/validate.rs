@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::bench_arm;
+use common::{bench_arm, config, Claims, User};
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -18,7 +18,6 @@ use axum::routing::get;
 use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
 use jsonwebtoken::{DecodingKey, Validation};
-use serde::{Deserialize, Serialize};
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
 const HS256_SECRET: &[u8] = b"a bench-only HS256 secret, 32 bytes or more";
@@ -26,26 +25,6 @@ const EC256_PRIVATE: &[u8] = include_bytes!("../tests/keys/ec256_private.pem");
 const EC256_PUBLIC: &[u8] = include_bytes!("../tests/keys/ec256_public.pem");
 /// Same as the layer's default, so both arms accept exactly the same tokens.
 const LEEWAY_SECS: u64 = 30;
-
-/// The six claims of a typical access token (sub, username, iat, exp, jti, type).
-#[derive(Clone, Debug, Deserialize)]
-#[allow(dead_code)] // Read only through `black_box`.
-struct Claims {
-    sub: String,
-    username: String,
-    iat: u64,
-    exp: u64,
-    jti: String,
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-/// What the app hands the issuer; it fills `iat`, `exp`, `jti` and `type`.
-#[derive(Serialize)]
-struct User<'a> {
-    sub: &'a str,
-    username: &'a str,
-}
 
 /// One algorithm's keys and the baseline's rules, equivalent to the layer's defaults.
 struct Setup {
@@ -173,9 +152,7 @@ fn validate(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    config = config();
     targets = validate
 }
 criterion_main!(benches);

@@ -1,5 +1,9 @@
-//! What every bench does the same way: one request through a clone of the router, and an arm
-//! that first checks the router accepts the token.
+//! What every bench does the same way: the claims of a typical access token, one request
+//! through a clone of the router, an arm that first checks the router accepts the token, and
+//! criterion's settings.
+#![allow(dead_code)] // Each bench uses its own share of these.
+
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -7,7 +11,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::Router;
 use criterion::measurement::WallTime;
-use criterion::BenchmarkGroup;
+use criterion::{BenchmarkGroup, Criterion};
+use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 
@@ -41,4 +46,30 @@ pub fn bench_arm(
     group.bench_function(id, |b| {
         b.to_async(rt).iter(|| send(router, auth));
     });
+}
+
+/// The six claims of a typical access token (sub, username, iat, exp, jti, type).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub username: String,
+    pub iat: u64,
+    pub exp: u64,
+    pub jti: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// What the app hands the issuer; it fills `iat`, `exp`, `jti` and `type`.
+#[derive(Serialize)]
+pub struct User<'a> {
+    pub sub: &'a str,
+    pub username: &'a str,
+}
+
+/// Short enough runs for a 2-core machine; the arms of a group run back to back.
+pub fn config() -> Criterion {
+    Criterion::default()
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1))
 }
