@@ -120,10 +120,7 @@ async fn an_unknown_kid_is_refused() {
 #[tokio::test]
 async fn a_token_without_kid_passes_only_when_exactly_one_key_fits() {
     let token = with_header(json!({"alg": "ES256"}), Algorithm::ES256, "ec256");
-    assert_eq!(
-        with_bearer(&app(set()), &token).await.status,
-        StatusCode::OK
-    );
+    assert_accepted(&app(set()), &token).await;
     let two_ec256 = set().with(verifying(Algorithm::ES256, "ec256", "k-ec256-next"));
     assert_eq!(
         with_bearer(&app(two_ec256), &token).await.description(),
@@ -174,10 +171,7 @@ async fn a_published_jwks_verifies_the_issuers_tokens() {
     );
     let app = app(keys);
     for signer in signers {
-        assert_eq!(
-            with_bearer(&app, &mint(signer)).await.status,
-            StatusCode::OK
-        );
+        assert_accepted(&app, &mint(signer)).await;
     }
 }
 
@@ -291,5 +285,5 @@ async fn one_kid_published_under_two_algorithms_picks_the_key_of_the_tokens_alg(
         VerifyingKey::hs256(SECRET).unwrap().with_kid("k"),
     ]);
     let token = hs256_token(&json!({"alg": "HS256", "kid": "k"}), &claims(), SECRET);
-    assert_eq!(with_bearer(&app(keys), &token).await.status, StatusCode::OK);
+    assert_accepted(&app(keys), &token).await;
 }

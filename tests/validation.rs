@@ -45,11 +45,6 @@ fn token(claims: &Value) -> String {
     hs256_token(&hs256_header(), claims, SECRET)
 }
 
-async fn assert_accepted(app: &Router, token: &str) {
-    let reply = with_bearer(app, token).await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-}
-
 async fn assert_refused(app: &Router, token: &str, description: &str) {
     let reply = with_bearer(app, token).await;
     assert_eq!(
@@ -109,10 +104,7 @@ async fn hs384_and_hs512_keys_verify_their_own_algorithm_only() {
             &jsonwebtoken::EncodingKey::from_secret(&secret[..]).unwrap(),
         )
         .unwrap();
-        assert_eq!(
-            with_bearer(&app(layer(key.clone())), &token).await.status,
-            StatusCode::OK
-        );
+        assert_accepted(&app(layer(key.clone())), &token).await;
         let hs256 = hs256_token(&hs256_header(), &claims(), &secret);
         assert_refused(&app(layer(key)), &hs256, "algorithm not allowed").await;
     }
@@ -280,10 +272,7 @@ async fn a_signature_by_another_key_of_the_same_algorithm_is_refused() {
     let key = VerifyingKey::from_pem(pem("ec256_public"), Algorithm::ES256).unwrap();
     let other = VerifyingKey::from_pem(pem("rsa_public"), Algorithm::RS256).unwrap();
     let token = signed_token(Algorithm::ES256, "ec256_private", &claims());
-    assert_eq!(
-        with_bearer(&app(layer(key)), &token).await.status,
-        StatusCode::OK
-    );
+    assert_accepted(&app(layer(key)), &token).await;
     let rs = signed_token(Algorithm::RS256, "rsa_private", &claims());
     let parts: Vec<&str> = rs.split('.').collect();
     let bad_sig = format!("{}.{}.{}", parts[0], parts[1], &hs256_sign(SECRET, "x"));

@@ -134,3 +134,9 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
 pub async fn with_bearer(app: &Router, token: &str) -> Reply {
     request(app, "/", &[("authorization", &format!("Bearer {token}"))]).await
 }
+
+/// `token` passes `app`: 200 (the body is shown when it does not).
+pub async fn assert_accepted(app: &Router, token: &str) {
+    let reply = with_bearer(app, token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+}
