@@ -39,13 +39,7 @@ pub fn hs256_sign(secret: &[u8], message: &str) -> String {
 
 /// A token with exactly this header and payload, HS256-signed by hand.
 pub fn hs256_token(header: &Value, payload: &Value, secret: &[u8]) -> String {
-    let message = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(payload.to_string().as_bytes())
-    );
-    let signature = hs256_sign(secret, &message);
-    format!("{message}.{signature}")
+    hs256_token_raw(header, &payload.to_string(), secret)
 }
 
 /// A token with this header and raw payload JSON (to test duplicate keys and odd types).
