@@ -122,22 +122,6 @@ struct NewClaims<'a> {
     username: &'a str,
 }
 
-fn payload(token: &str) -> Value {
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap(),
-    )
-    .unwrap()
-}
-
-fn header(token: &str) -> Value {
-    let part = token.split('.').next().unwrap();
-    serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap(),
-    )
-    .unwrap()
-}
-
 #[test]
 fn issuer_fills_iat_exp_jti_iss_aud_and_the_type_claim() {
     let issuer = TokenIssuer::new(SigningKey::hs256(SECRET).unwrap())

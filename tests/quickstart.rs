@@ -6,20 +6,12 @@ mod quickstart;
 
 use std::process::Command;
 
-use common::{b64, hs256_sign, hs256_token};
+use common::{b64, header, hs256_sign, hs256_token, payload};
 use quickstart::{binary, get, login, post, tokens, Quickstart};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const SECRET: &str = "quickstart-test-secret-of-at-least-32-bytes";
-
-fn decode_part(token: &str, index: usize) -> Value {
-    let part = token.split('.').nth(index).unwrap();
-    serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap(),
-    )
-    .unwrap()
-}
 
 #[tokio::test]
 async fn login_returns_a_bearer_pair_with_the_tutorial_claims() {
@@ -29,8 +21,8 @@ async fn login_returns_a_bearer_pair_with_the_tutorial_claims() {
     assert_eq!(body["expires_in"], 900);
     let access = body["access_token"].as_str().unwrap();
     let refresh = body["refresh_token"].as_str().unwrap();
-    assert_eq!(decode_part(access, 0)["alg"], "HS256");
-    let claims = decode_part(access, 1);
+    assert_eq!(header(access)["alg"], "HS256");
+    let claims = payload(access);
     assert_eq!(claims["sub"], "1");
     assert_eq!(claims["username"], "john");
     assert_eq!(claims["type"], "access");
@@ -39,7 +31,7 @@ async fn login_returns_a_bearer_pair_with_the_tutorial_claims() {
         900
     );
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
-    let refresh_claims = decode_part(refresh, 1);
+    let refresh_claims = payload(refresh);
     assert_eq!(refresh_claims["type"], "refresh");
     assert_eq!(refresh_claims["sub"], "1");
     assert_eq!(
@@ -174,7 +166,7 @@ async fn a_forged_token_is_refused() {
     let body = tokens(&app).await;
     let access = body["access_token"].as_str().unwrap();
     let parts: Vec<&str> = access.split('.').collect();
-    let mut claims = decode_part(access, 1);
+    let mut claims = payload(access);
     claims["sub"] = json!("2");
     let forged = format!(
         "{}.{}.{}",

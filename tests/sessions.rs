@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use tower_jwt_auth::{
     Auth, AuthError, JwtLayer, ManualClock, MemoryStore, RevocationStore, Revoke, SessionError,
     Sessions, SigningKey, StoreError, StoreFuture, TokenPair, VerifyingKey,
@@ -38,14 +38,6 @@ fn app(sessions: &Sessions) -> Router {
             get(|Auth(c): Auth<Claims>| async move { Json(json!({"sub": c.sub, "sid": c.sid})) }),
         )
         .layer(sessions.layer::<Claims>())
-}
-
-fn payload(token: &str) -> Value {
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap(),
-    )
-    .unwrap()
 }
 
 fn login(sessions: &Sessions) -> TokenPair {

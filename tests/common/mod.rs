@@ -53,6 +53,21 @@ pub fn hs256_token_raw(header: &Value, payload_json: &str, secret: &[u8]) -> Str
     format!("{message}.{signature}")
 }
 
+/// The decoded JSON of a token's header (part 0).
+pub fn header(token: &str) -> Value {
+    decode_part(token, 0)
+}
+
+/// The decoded JSON of a token's payload (part 1), read without checking the signature.
+pub fn payload(token: &str) -> Value {
+    decode_part(token, 1)
+}
+
+fn decode_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).expect("a JWT has three parts");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
 /// A token signed with a private key from `tests/keys/`, with exactly this payload.
 pub fn signed_token(alg: Algorithm, private_pem: &str, payload: &Value) -> String {
     let pem = pem(private_pem);
