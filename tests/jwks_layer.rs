@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use common::keys::signing_key;
 use common::*;
 use serde_json::{json, Value};
 use tower_jwt_auth::{
@@ -93,12 +94,6 @@ async fn discovery(State(server): State<JwksServer>) -> Json<Value> {
     Json(json!({"issuer": issuer, "jwks_uri": server.url("/jwks.json")}))
 }
 
-fn key(alg: Algorithm, name: &str, kid: &str) -> SigningKey {
-    SigningKey::from_pem(pem(&format!("{name}_private")), alg)
-        .unwrap()
-        .with_kid(kid)
-}
-
 fn token(signer: &SigningKey, claims: Value) -> String {
     TokenIssuer::new(signer.clone())
         .clock(ManualClock::new(NOW))
@@ -131,7 +126,7 @@ const ALL: [(Algorithm, &str); 9] = [
 
 fn all_keys() -> Vec<SigningKey> {
     ALL.iter()
-        .map(|(alg, name)| key(*alg, name, &format!("{alg:?}")))
+        .map(|(alg, name)| signing_key(name, *alg, &format!("{alg:?}")))
         .collect()
 }
 
@@ -175,8 +170,8 @@ async fn hs256_signed_with_a_published_public_key_is_refused_for_every_key_type(
 
 #[tokio::test]
 async fn a_rotated_key_is_picked_up_and_the_retired_one_refused() {
-    let old = key(Algorithm::ES256, "ec256", "2026-10");
-    let new = key(Algorithm::EdDSA, "ed25519", "2026-11");
+    let old = signing_key("ec256", Algorithm::ES256, "2026-10");
+    let new = signing_key("ed25519", Algorithm::EdDSA, "2026-11");
     let server = JwksServer::start(&[&old]).await;
     let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
     assert_accepted(&app, &token(&old, json!({"sub": "1"}))).await;
@@ -194,7 +189,7 @@ async fn a_rotated_key_is_picked_up_and_the_retired_one_refused() {
 
 #[tokio::test]
 async fn a_flood_of_unknown_kids_fetches_a_bounded_number_of_times() {
-    let signer = key(Algorithm::ES256, "ec256", "known");
+    let signer = signing_key("ec256", Algorithm::ES256, "known");
     let server = JwksServer::start(&[&signer]).await;
     let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
     assert_accepted(&app, &token(&signer, json!({"sub": "1"}))).await;
@@ -203,7 +198,7 @@ async fn a_flood_of_unknown_kids_fetches_a_bounded_number_of_times() {
     for i in 0..200 {
         let app = app.clone();
         let forged = token(
-            &key(Algorithm::ES256, "ec256", &format!("random-{i}")),
+            &signing_key("ec256", Algorithm::ES256, &format!("random-{i}")),
             json!({"sub": "x"}),
         );
         requests.push(tokio::spawn(async move {
@@ -222,13 +217,13 @@ async fn a_flood_of_unknown_kids_fetches_a_bounded_number_of_times() {
 
 #[tokio::test]
 async fn cached_keys_keep_working_while_the_provider_is_down() {
-    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let signer = signing_key("ec256", Algorithm::ES256, "k1");
     let server = JwksServer::start(&[&signer]).await;
     let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
     assert_accepted(&app, &token(&signer, json!({"sub": "1"}))).await;
     server.set_down(true);
     // An unknown kid makes it try the provider, which fails: the cache must survive that.
-    let stranger = key(Algorithm::ES256, "ec256", "k2");
+    let stranger = signing_key("ec256", Algorithm::ES256, "k2");
     assert_eq!(
         with_bearer(&app, &token(&stranger, json!({"sub": "1"})))
             .await
@@ -240,7 +235,7 @@ async fn cached_keys_keep_working_while_the_provider_is_down() {
 
 #[tokio::test]
 async fn no_keys_at_all_is_503_never_an_accepted_token_and_recovers() {
-    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let signer = signing_key("ec256", Algorithm::ES256, "k1");
     let server = JwksServer::start(&[&signer]).await;
     server.set_down(true);
     let remote = RemoteJwks::new(&server.url("/jwks.json"))
@@ -265,7 +260,7 @@ async fn no_keys_at_all_is_503_never_an_accepted_token_and_recovers() {
 
 #[tokio::test]
 async fn discovery_validates_iss_against_the_discovered_issuer() {
-    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let signer = signing_key("ec256", Algorithm::ES256, "k1");
     let server = JwksServer::start(&[&signer]).await;
     let issuer = server.url("/realms/demo");
     let app = app(RemoteJwks::discover(&issuer).unwrap());
@@ -285,7 +280,7 @@ async fn discovery_validates_iss_against_the_discovered_issuer() {
 
 #[tokio::test]
 async fn a_discovery_document_naming_another_issuer_is_never_trusted() {
-    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let signer = signing_key("ec256", Algorithm::ES256, "k1");
     let server = JwksServer::start(&[&signer]).await;
     server.state.lock().unwrap().issuer = "https://impostor.example".into();
     let issuer = server.url("/realms/demo");
@@ -303,7 +298,7 @@ async fn a_discovery_document_naming_another_issuer_is_never_trusted() {
 
 #[tokio::test]
 async fn an_unknown_issuer_never_triggers_a_fetch() {
-    let signer = key(Algorithm::ES256, "ec256", "k1");
+    let signer = signing_key("ec256", Algorithm::ES256, "k1");
     let server = JwksServer::start(&[&signer]).await;
     let remote = RemoteJwks::new(&server.url("/jwks.json")).unwrap();
     remote.ready(Duration::from_secs(5)).await.unwrap();
@@ -315,7 +310,7 @@ async fn an_unknown_issuer_never_triggers_a_fetch() {
     let before = server.hits();
     for i in 0..50 {
         let forged = token(
-            &key(Algorithm::ES256, "ec256", &format!("kid-{i}")),
+            &signing_key("ec256", Algorithm::ES256, &format!("kid-{i}")),
             json!({"iss": format!("https://x{i}.example")}),
         );
         assert_eq!(

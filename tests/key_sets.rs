@@ -5,6 +5,7 @@ mod common;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use common::keys::{signing_key, verifying_key};
 use common::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -34,20 +35,8 @@ const KEYS: [(Algorithm, &str, &str); 4] = [
     (Algorithm::EdDSA, "ed25519", "k-ed"),
 ];
 
-fn signing(alg: Algorithm, name: &str, kid: &str) -> SigningKey {
-    SigningKey::from_pem(pem(&format!("{name}_private")), alg)
-        .unwrap()
-        .with_kid(kid)
-}
-
-fn verifying(alg: Algorithm, name: &str, kid: &str) -> VerifyingKey {
-    VerifyingKey::from_pem(pem(&format!("{name}_public")), alg)
-        .unwrap()
-        .with_kid(kid)
-}
-
 fn set() -> KeySet {
-    KeySet::new(KEYS.map(|(alg, name, kid)| verifying(alg, name, kid)))
+    KeySet::new(KEYS.map(|(alg, name, kid)| verifying_key(name, alg, kid)))
 }
 
 fn mint(key: SigningKey) -> String {
@@ -85,7 +74,7 @@ fn with_header(header: Value, alg: Algorithm, name: &str) -> String {
 async fn the_kid_picks_the_key_of_each_token() {
     let app = app(set());
     for (alg, name, kid) in KEYS {
-        let reply = with_bearer(&app, &mint(signing(alg, name, kid))).await;
+        let reply = with_bearer(&app, &mint(signing_key(name, alg, kid))).await;
         assert_eq!(reply.status, StatusCode::OK, "{kid}");
     }
 }
@@ -121,7 +110,7 @@ async fn an_unknown_kid_is_refused() {
 async fn a_token_without_kid_passes_only_when_exactly_one_key_fits() {
     let token = with_header(json!({"alg": "ES256"}), Algorithm::ES256, "ec256");
     assert_accepted(&app(set()), &token).await;
-    let two_ec256 = set().with(verifying(Algorithm::ES256, "ec256", "k-ec256-next"));
+    let two_ec256 = set().with(verifying_key("ec256", Algorithm::ES256, "k-ec256-next"));
     assert_eq!(
         with_bearer(&app(two_ec256), &token).await.description(),
         "unknown signing key"
@@ -152,7 +141,7 @@ async fn hs256_signed_with_any_public_key_is_refused_by_the_set() {
 
 #[tokio::test]
 async fn a_published_jwks_verifies_the_issuers_tokens() {
-    let signers = KEYS.map(|(alg, name, kid)| signing(alg, name, kid));
+    let signers = KEYS.map(|(alg, name, kid)| signing_key(name, alg, kid));
     let jwks = PublicJwks::new(&signers).unwrap();
     let document: Value = serde_json::from_slice(jwks.json()).unwrap();
     for key in document["keys"].as_array().unwrap() {
@@ -177,7 +166,7 @@ async fn a_published_jwks_verifies_the_issuers_tokens() {
 
 #[test]
 fn the_jwks_response_is_cacheable_json() {
-    let jwks = PublicJwks::new([&signing(Algorithm::ES256, "ec256", "k1")])
+    let jwks = PublicJwks::new([&signing_key("ec256", Algorithm::ES256, "k1")])
         .unwrap()
         .max_age(60);
     let response = jwks.to_response();
@@ -194,7 +183,7 @@ fn hmac_secrets_are_never_published() {
 #[test]
 fn jwks_reading_skips_encryption_symmetric_and_mismatched_keys() {
     let ec = serde_json::to_value(
-        signing(Algorithm::ES256, "ec256", "good")
+        signing_key("ec256", Algorithm::ES256, "good")
             .public_jwk()
             .unwrap(),
     )
@@ -261,7 +250,7 @@ fn a_short_ed25519_key_or_a_jwk_not_for_verifying_is_refused() {
     let short_ec = json!({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"});
     assert!(VerifyingKey::from_jwk(&serde_json::from_value(short_ec).unwrap()).is_err());
     let mut encrypt_only = serde_json::to_value(
-        signing(Algorithm::ES256, "ec256", "k")
+        signing_key("ec256", Algorithm::ES256, "k")
             .public_jwk()
             .unwrap(),
     )

@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use common::pem;
+use common::keys::signing_key;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -24,18 +24,12 @@ use tower_jwt_auth::{Algorithm, KeyError, PublicJwks, RemoteJwks, SigningKey};
 
 const LONG: Duration = Duration::from_secs(5);
 
-fn signing(name: &str, alg: Algorithm, kid: &str) -> SigningKey {
-    SigningKey::from_pem(pem(&format!("{name}_private")), alg)
-        .unwrap()
-        .with_kid(kid)
-}
-
 fn all_keys() -> Vec<SigningKey> {
     vec![
-        signing("rsa", Algorithm::RS256, "k-rsa"),
-        signing("ec256", Algorithm::ES256, "k-ec256"),
-        signing("ec384", Algorithm::ES384, "k-ec384"),
-        signing("ed25519", Algorithm::EdDSA, "k-ed"),
+        signing_key("rsa", Algorithm::RS256, "k-rsa"),
+        signing_key("ec256", Algorithm::ES256, "k-ec256"),
+        signing_key("ec384", Algorithm::ES384, "k-ec384"),
+        signing_key("ed25519", Algorithm::EdDSA, "k-ed"),
     ]
 }
 

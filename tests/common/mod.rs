@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tower::ServiceExt;
 
+pub mod keys;
+
 /// A test-only HS256 secret (34 bytes).
 pub const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes!!";
 /// A fixed "now" for tests that drive a `ManualClock`.

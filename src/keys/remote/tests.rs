@@ -21,7 +21,7 @@ use crate::Algorithm;
 
 const LONG: Duration = Duration::from_secs(5);
 
-fn signing(name: &str, alg: Algorithm, kid: &str) -> SigningKey {
+fn signing_key(name: &str, alg: Algorithm, kid: &str) -> SigningKey {
     let path = format!(
         "{}/tests/keys/{name}_private.pem",
         env!("CARGO_MANIFEST_DIR")
@@ -57,8 +57,8 @@ impl Server {
         let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
         let provider = Arc::new(Provider {
             document: Mutex::new(document(&[
-                signing("rsa", Algorithm::RS256, "k-rsa"),
-                signing("ec256", Algorithm::ES256, "k-ec256"),
+                signing_key("rsa", Algorithm::RS256, "k-rsa"),
+                signing_key("ec256", Algorithm::ES256, "k-ec256"),
             ])),
             up: Mutex::new(true),
             delay: Mutex::new(Duration::ZERO),
@@ -166,7 +166,7 @@ async fn refetch_picks_up_a_rotated_key_and_drops_the_old_one() {
     assert_eq!(kids(&jwks), ["k-ec256", "k-rsa"]);
 
     *server.provider.document.lock().unwrap() =
-        document(&[signing("ed25519", Algorithm::EdDSA, "2026-11")]);
+        document(&[signing_key("ed25519", Algorithm::EdDSA, "2026-11")]);
     let keys = jwks.refetch().await.unwrap();
     assert_eq!(keys.kids().collect::<Vec<_>>(), ["2026-11"]);
     assert_eq!(kids(&jwks), ["2026-11"]);
