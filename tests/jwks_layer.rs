@@ -4,95 +4,18 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use common::keys::signing_key;
+use common::jwks::JwksProvider;
+use common::keys::{jwks_document, signing_key};
 use common::*;
 use serde_json::{json, Value};
 use tower_jwt_auth::{
-    Algorithm, Auth, JwtLayer, ManualClock, PublicJwks, RemoteJwks, SigningKey, TokenIssuer,
-    TrustedIssuer,
+    Algorithm, Auth, JwtLayer, ManualClock, RemoteJwks, SigningKey, TokenIssuer, TrustedIssuer,
 };
-
-/// What the JWKS server serves, and how often it was asked.
-#[derive(Default)]
-struct Served {
-    jwks: Vec<u8>,
-    issuer: String,
-    down: bool,
-    hits: usize,
-}
-
-#[derive(Clone, Default)]
-struct JwksServer {
-    state: Arc<Mutex<Served>>,
-    base: String,
-}
-
-impl JwksServer {
-    async fn start(keys: &[&SigningKey]) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = Self {
-            state: Arc::default(),
-            base,
-        };
-        server.publish(keys);
-        server.state.lock().unwrap().issuer = server.url("/realms/demo");
-        let app = Router::new()
-            .route("/jwks.json", get(jwks))
-            .route(
-                "/realms/demo/.well-known/openid-configuration",
-                get(discovery),
-            )
-            .with_state(server.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn publish(&self, keys: &[&SigningKey]) {
-        self.state.lock().unwrap().jwks = PublicJwks::new(keys.iter().copied())
-            .unwrap()
-            .json()
-            .to_vec();
-    }
-
-    fn set_down(&self, down: bool) {
-        self.state.lock().unwrap().down = down;
-    }
-
-    fn hits(&self) -> usize {
-        self.state.lock().unwrap().hits
-    }
-}
-
-async fn jwks(State(server): State<JwksServer>) -> axum::response::Response {
-    let mut state = server.state.lock().unwrap();
-    state.hits += 1;
-    if state.down {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        state.jwks.clone(),
-    )
-        .into_response()
-}
-
-async fn discovery(State(server): State<JwksServer>) -> Json<Value> {
-    let issuer = server.state.lock().unwrap().issuer.clone();
-    Json(json!({"issuer": issuer, "jwks_uri": server.url("/jwks.json")}))
-}
 
 fn token(signer: &SigningKey, claims: Value) -> String {
     TokenIssuer::new(signer.clone())
@@ -133,8 +56,8 @@ fn all_keys() -> Vec<SigningKey> {
 #[tokio::test]
 async fn every_algorithm_verifies_through_the_remote_jwks() {
     let keys = all_keys();
-    let server = JwksServer::start(&keys.iter().collect::<Vec<_>>()).await;
-    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    let server = JwksProvider::start(jwks_document(&keys)).await;
+    let app = app(RemoteJwks::new(&server.url()).unwrap());
     for signer in &keys {
         let reply = with_bearer(&app, &token(signer, json!({"sub": "1"}))).await;
         assert_eq!(
@@ -151,8 +74,8 @@ async fn every_algorithm_verifies_through_the_remote_jwks() {
 #[tokio::test]
 async fn hs256_signed_with_a_published_public_key_is_refused_for_every_key_type() {
     let keys = all_keys();
-    let server = JwksServer::start(&keys.iter().collect::<Vec<_>>()).await;
-    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    let server = JwksProvider::start(jwks_document(&keys)).await;
+    let app = app(RemoteJwks::new(&server.url()).unwrap());
     for (alg, name) in ALL {
         let public = pem(&format!("{name}_public"));
         let forged = hs256_token(
@@ -172,11 +95,11 @@ async fn hs256_signed_with_a_published_public_key_is_refused_for_every_key_type(
 async fn a_rotated_key_is_picked_up_and_the_retired_one_refused() {
     let old = signing_key("ec256", Algorithm::ES256, "2026-10");
     let new = signing_key("ed25519", Algorithm::EdDSA, "2026-11");
-    let server = JwksServer::start(&[&old]).await;
-    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    let server = JwksProvider::start(jwks_document([&old])).await;
+    let app = app(RemoteJwks::new(&server.url()).unwrap());
     assert_accepted(&app, &token(&old, json!({"sub": "1"}))).await;
 
-    server.publish(&[&new]);
+    server.set_document(jwks_document([&new]));
     // An unknown kid triggers a refetch at once: the new key works on its first token.
     assert_accepted(&app, &token(&new, json!({"sub": "2"}))).await;
     assert_eq!(
@@ -190,8 +113,8 @@ async fn a_rotated_key_is_picked_up_and_the_retired_one_refused() {
 #[tokio::test]
 async fn a_flood_of_unknown_kids_fetches_a_bounded_number_of_times() {
     let signer = signing_key("ec256", Algorithm::ES256, "known");
-    let server = JwksServer::start(&[&signer]).await;
-    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    let server = JwksProvider::start(jwks_document([&signer])).await;
+    let app = app(RemoteJwks::new(&server.url()).unwrap());
     assert_accepted(&app, &token(&signer, json!({"sub": "1"}))).await;
     let before = server.hits();
     let mut requests = Vec::new();
@@ -218,10 +141,10 @@ async fn a_flood_of_unknown_kids_fetches_a_bounded_number_of_times() {
 #[tokio::test]
 async fn cached_keys_keep_working_while_the_provider_is_down() {
     let signer = signing_key("ec256", Algorithm::ES256, "k1");
-    let server = JwksServer::start(&[&signer]).await;
-    let app = app(RemoteJwks::new(&server.url("/jwks.json")).unwrap());
+    let server = JwksProvider::start(jwks_document([&signer])).await;
+    let app = app(RemoteJwks::new(&server.url()).unwrap());
     assert_accepted(&app, &token(&signer, json!({"sub": "1"}))).await;
-    server.set_down(true);
+    server.set_up(false);
     // An unknown kid makes it try the provider, which fails: the cache must survive that.
     let stranger = signing_key("ec256", Algorithm::ES256, "k2");
     assert_eq!(
@@ -236,9 +159,9 @@ async fn cached_keys_keep_working_while_the_provider_is_down() {
 #[tokio::test]
 async fn no_keys_at_all_is_503_never_an_accepted_token_and_recovers() {
     let signer = signing_key("ec256", Algorithm::ES256, "k1");
-    let server = JwksServer::start(&[&signer]).await;
-    server.set_down(true);
-    let remote = RemoteJwks::new(&server.url("/jwks.json"))
+    let server = JwksProvider::start(jwks_document([&signer])).await;
+    server.set_up(false);
+    let remote = RemoteJwks::new(&server.url())
         .unwrap()
         .refetch_cooldown(Duration::from_millis(50));
     let app = app(remote.clone());
@@ -253,7 +176,7 @@ async fn no_keys_at_all_is_503_never_an_accepted_token_and_recovers() {
     );
     assert_ne!(with_bearer(&app, &forged).await.status, StatusCode::OK);
 
-    server.set_down(false);
+    server.set_up(true);
     remote.ready(Duration::from_secs(10)).await.unwrap();
     assert_accepted(&app, &token(&signer, json!({"sub": "1"}))).await;
 }
@@ -261,8 +184,8 @@ async fn no_keys_at_all_is_503_never_an_accepted_token_and_recovers() {
 #[tokio::test]
 async fn discovery_validates_iss_against_the_discovered_issuer() {
     let signer = signing_key("ec256", Algorithm::ES256, "k1");
-    let server = JwksServer::start(&[&signer]).await;
-    let issuer = server.url("/realms/demo");
+    let server = JwksProvider::start(jwks_document([&signer])).await;
+    let issuer = server.realm();
     let app = app(RemoteJwks::discover(&issuer).unwrap());
     let good = token(&signer, json!({"sub": "1", "iss": issuer}));
     assert_accepted(&app, &good).await;
@@ -281,9 +204,9 @@ async fn discovery_validates_iss_against_the_discovered_issuer() {
 #[tokio::test]
 async fn a_discovery_document_naming_another_issuer_is_never_trusted() {
     let signer = signing_key("ec256", Algorithm::ES256, "k1");
-    let server = JwksServer::start(&[&signer]).await;
-    server.state.lock().unwrap().issuer = "https://impostor.example".into();
-    let issuer = server.url("/realms/demo");
+    let server = JwksProvider::start(jwks_document([&signer])).await;
+    server.set_issuer("https://impostor.example");
+    let issuer = server.realm();
     let remote = RemoteJwks::discover(&issuer).unwrap();
     assert!(remote.ready(Duration::from_millis(500)).await.is_err());
     let app = app(remote);
@@ -299,8 +222,8 @@ async fn a_discovery_document_naming_another_issuer_is_never_trusted() {
 #[tokio::test]
 async fn an_unknown_issuer_never_triggers_a_fetch() {
     let signer = signing_key("ec256", Algorithm::ES256, "k1");
-    let server = JwksServer::start(&[&signer]).await;
-    let remote = RemoteJwks::new(&server.url("/jwks.json")).unwrap();
+    let server = JwksProvider::start(jwks_document([&signer])).await;
+    let remote = RemoteJwks::new(&server.url()).unwrap();
     remote.ready(Duration::from_secs(5)).await.unwrap();
     let layer = JwtLayer::<Value>::for_issuers([TrustedIssuer::new("https://idp.example", remote)])
         .clock(ManualClock::new(NOW));

@@ -1,6 +1,7 @@
-//! Keys made from the test-only PEM files in `tests/keys/`, always named `(name, alg, kid)`.
+//! Keys made from the test-only PEM files in `tests/keys/`, always named `(name, alg, kid)`, and
+//! the JWKS document that publishes them.
 
-use tower_jwt_auth::{Algorithm, SigningKey, VerifyingKey};
+use tower_jwt_auth::{Algorithm, PublicJwks, SigningKey, VerifyingKey};
 
 use super::pem;
 
@@ -16,4 +17,9 @@ pub fn verifying_key(name: &str, alg: Algorithm, kid: &str) -> VerifyingKey {
     VerifyingKey::from_pem(pem(&format!("{name}_public")), alg)
         .unwrap()
         .with_kid(kid)
+}
+
+/// The JWKS document publishing these keys, as a provider serves it.
+pub fn jwks_document<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Vec<u8> {
+    PublicJwks::new(keys).unwrap().json().to_vec()
 }

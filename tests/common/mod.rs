@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tower::ServiceExt;
 
+pub mod jwks;
 pub mod keys;
 
 /// A test-only HS256 secret (34 bytes).
