@@ -5,10 +5,10 @@
 //! Needs Debian's `chromium` and `chromium-driver` (no browser is downloaded). Without them the
 //! test prints a notice and passes, unless `CI` is set: then it fails.
 
+mod common;
 #[path = "common/quickstart.rs"]
 mod examples;
 
-use std::future::Future;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::wait::eventually_some;
 use examples::Example;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -65,10 +66,11 @@ async fn john(app: &Example, client: &Client) {
 
     // The button's fetch carries the CSRF header: 200, shown on the page.
     click(client, "#action").await;
-    let shown = eventually("the API result on the page", || async {
+    let shown = eventually_some(WAIT, || async {
         Some(text(client, "#result").await).filter(|t| t.starts_with("200"))
     })
-    .await;
+    .await
+    .expect("timed out waiting for the API result on the page");
     assert_eq!(shown, "200 action done for john");
     let shot = save_screenshot(client, "browser-protected.png").await;
     publish_for_readme(&shot);
@@ -125,11 +127,12 @@ async fn john(app: &Example, client: &Client) {
     client.goto(&app.url("/app")).await.unwrap();
     click(client, "#logout").await;
     let home = app.url("/");
-    eventually("the login page after logout", || async {
+    eventually_some(WAIT, || async {
         let here = client.current_url().await.unwrap();
         (here.as_str() == home).then_some(())
     })
-    .await;
+    .await
+    .expect("timed out waiting for the login page after logout");
     let readable = client
         .execute("return document.cookie", vec![])
         .await
@@ -245,22 +248,6 @@ async fn click(client: &Client, css: &str) {
         .click()
         .await
         .unwrap();
-}
-
-/// Polls `check` until it gives a value, for at most [`WAIT`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Saves a screenshot under `target/screenshots/` and returns its path.

@@ -2,11 +2,13 @@
 //! sharing revocations, the mirror's resync after outages, expiry, and the background task's end.
 #![cfg(feature = "redis")]
 
+mod common;
 #[path = "common/redis.rs"]
 mod redis_server;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::wait::eventually;
 use redis::aio::MultiplexedConnection;
 use redis_server::{Mode, Proxy, RedisServer};
 use tower_jwt_auth::{RedisStore, RevocationStore, Revoke, StoreError};
@@ -38,18 +40,6 @@ async fn exists(conn: &mut MultiplexedConnection, key: &str) -> bool {
         .query_async(conn)
         .await
         .unwrap()
-}
-
-/// Polls `condition` every millisecond until it holds (`Some(time taken)`) or `within` passes.
-async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < within {
-        if condition() {
-            return Some(start.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    None
 }
 
 fn revoked(store: &RedisStore, jti: &str, sid: Option<&str>) -> bool {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::jwks::JwksProvider;
 use common::keys::{jwks_document, signing_key};
+use common::wait::eventually;
 use tokio::net::TcpListener;
 use tokio::time::{sleep, Instant};
 use tower_jwt_auth::{Algorithm, KeyError, RemoteJwks, SigningKey};
@@ -27,18 +28,6 @@ fn all_keys() -> Vec<SigningKey> {
 /// A provider serving [`all_keys`].
 async fn start_provider() -> JwksProvider {
     JwksProvider::start(jwks_document(&all_keys())).await
-}
-
-/// Polls `done` every 20 ms until it holds, at most `within`.
-async fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    done()
 }
 
 #[tokio::test]
@@ -110,7 +99,7 @@ async fn short_max_age_within_the_bounds_triggers_background_refreshes() {
     jwks.ready(LONG).await.unwrap();
     // Refreshed at 85% of one second (10 minutes without `max-age`): the third fetch comes at
     // about 1.7 s.
-    assert!(eventually(LONG, || server.hits() >= 3).await);
+    assert!(eventually(LONG, || server.hits() >= 3).await.is_some());
     let elapsed = start.elapsed();
     assert!(
         elapsed >= Duration::from_millis(1500),
@@ -146,7 +135,9 @@ async fn max_age_above_the_upper_bound_is_clamped() {
         .unwrap()
         .cache_bounds(Duration::from_secs(1), Duration::from_secs(1));
     jwks.ready(LONG).await.unwrap();
-    assert!(eventually(Duration::from_secs(2), || server.hits() >= 2).await);
+    assert!(eventually(Duration::from_secs(2), || server.hits() >= 2)
+        .await
+        .is_some());
 }
 
 #[tokio::test]
@@ -243,10 +234,10 @@ async fn provider_down_after_the_first_fetch_keeps_the_keys_loaded() {
     jwks.ready(LONG).await.unwrap();
     // The background refresh (at 0.85 s) gets a 503, its first retry (1 s later) a bad document.
     server.set_up(false);
-    assert!(eventually(LONG, || server.hits() >= 2).await);
+    assert!(eventually(LONG, || server.hits() >= 2).await.is_some());
     server.set_up(true);
     server.set_document(b"<html>maintenance</html>".to_vec());
-    assert!(eventually(LONG, || server.hits() >= 3).await);
+    assert!(eventually(LONG, || server.hits() >= 3).await.is_some());
     assert!(jwks.is_ready());
     jwks.ready(Duration::ZERO).await.unwrap();
     assert!(format!("{jwks:?}").contains("k-rsa"));
@@ -265,7 +256,7 @@ async fn dropping_the_last_handle_stops_background_refreshes() {
     drop(jwks);
     clone.ready(LONG).await.unwrap();
     assert!(
-        eventually(LONG, || server.hits() >= 2).await,
+        eventually(LONG, || server.hits() >= 2).await.is_some(),
         "a clone keeps it running"
     );
     drop(clone);

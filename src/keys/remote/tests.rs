@@ -6,18 +6,22 @@ use std::time::Duration;
 
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
-use tokio::time::{sleep, Instant};
+use tokio::time::sleep;
 
 use super::RemoteJwks;
 use crate::keys::{PublicJwks, SigningKey};
 use crate::Algorithm;
 
-// The JWKS provider of the integration tests, the same file: each test binary uses only some of
-// its knobs, and its `pub` items are for the integration tests' `common` module.
+// The JWKS provider and the wait of the integration tests, the same files: each test binary uses
+// only some of their items, and those are `pub` for the integration tests' `common` module.
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../tests/common/jwks.rs"]
 mod provider;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../tests/common/wait.rs"]
+mod wait;
 use provider::JwksProvider;
+use wait::eventually;
 
 const LONG: Duration = Duration::from_secs(5);
 
@@ -51,18 +55,6 @@ fn kids(jwks: &RemoteJwks) -> Vec<String> {
     kids
 }
 
-/// Polls `done` every 20 ms until it holds, at most `within`.
-async fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    done()
-}
-
 #[test]
 fn the_futures_the_layer_awaits_are_send() {
     fn send<T: Send>(_: T) {}
@@ -83,7 +75,7 @@ async fn reading_the_cache_starts_the_first_fetch() {
     let server = start_provider().await;
     let jwks = RemoteJwks::new(&server.url()).unwrap();
     assert!(jwks.cached().is_none());
-    assert!(eventually(LONG, || jwks.cached().is_some()).await);
+    assert!(eventually(LONG, || jwks.cached().is_some()).await.is_some());
     assert_eq!(kids(&jwks), ["k-ec256", "k-rsa"]);
     assert_eq!(server.hits(), 1);
 }
@@ -210,7 +202,7 @@ fn a_task_lost_with_its_runtime_restarts_in_the_next_one() {
     second.block_on(async {
         assert!(jwks.refetch().await.is_some());
         assert!(
-            eventually(LONG, || server.hits() >= 3).await,
+            eventually(LONG, || server.hits() >= 3).await.is_some(),
             "refetched, then refreshing again"
         );
     });
