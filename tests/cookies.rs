@@ -36,12 +36,13 @@ fn token(sub: &str, csrf: Option<&str>) -> String {
     hs256_token(&hs256_header(), &claims, SECRET)
 }
 
-async fn send(app: &Router, method: Method, headers: &[(&str, &str)]) -> Reply {
+/// Sends `method /` with these headers through `app`.
+async fn send_with_method(app: &Router, method: Method, headers: &[(&str, &str)]) -> Reply {
     let mut request = Request::builder().method(method).uri("/");
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    common::send(app, request.body(Body::empty()).unwrap()).await
+    send(app, request.body(Body::empty()).unwrap()).await
 }
 
 #[tokio::test]
@@ -49,12 +50,14 @@ async fn a_cookie_token_authenticates_safe_requests_without_a_csrf_header() {
     let app = app(layer(TokenSource::cookie("access_token")));
     let cookie = format!("theme=dark; access_token={}", token("1", Some("c-1")));
     for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
-        let reply = send(&app, method.clone(), &[("cookie", &cookie)]).await;
+        let reply = send_with_method(&app, method.clone(), &[("cookie", &cookie)]).await;
         assert_ne!(reply.status, StatusCode::FORBIDDEN, "{method}");
         assert_ne!(reply.status, StatusCode::UNAUTHORIZED, "{method}");
     }
     assert_eq!(
-        send(&app, Method::GET, &[("cookie", &cookie)]).await.body,
+        send_with_method(&app, Method::GET, &[("cookie", &cookie)])
+            .await
+            .body,
         json!({"sub": "1"})
     );
 }
@@ -64,10 +67,10 @@ async fn unsafe_cookie_requests_need_the_csrf_header_of_their_own_token() {
     let app = app(layer(TokenSource::cookie("access_token")));
     let cookie = format!("access_token={}", token("1", Some("c-1")));
     for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
-        let missing = send(&app, method.clone(), &[("cookie", &cookie)]).await;
+        let missing = send_with_method(&app, method.clone(), &[("cookie", &cookie)]).await;
         assert_eq!(missing.status, StatusCode::FORBIDDEN, "{method}");
         assert_eq!(missing.description(), "CSRF token missing");
-        let wrong = send(
+        let wrong = send_with_method(
             &app,
             method.clone(),
             &[("cookie", &cookie), ("x-csrf-token", "c-2")],
@@ -75,7 +78,7 @@ async fn unsafe_cookie_requests_need_the_csrf_header_of_their_own_token() {
         .await;
         assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{method}");
         assert_eq!(wrong.description(), "CSRF token does not match");
-        let right = send(
+        let right = send_with_method(
             &app,
             method.clone(),
             &[("cookie", &cookie), ("x-csrf-token", "c-1")],
@@ -91,7 +94,7 @@ async fn a_csrf_value_from_another_session_is_refused() {
     // token, not the victim's.
     let app = app(layer(TokenSource::cookie("access_token")));
     let victim = format!("access_token={}", token("victim", Some("victim-csrf")));
-    let reply = send(
+    let reply = send_with_method(
         &app,
         Method::POST,
         &[("cookie", &victim), ("x-csrf-token", "attacker-csrf")],
@@ -100,7 +103,7 @@ async fn a_csrf_value_from_another_session_is_refused() {
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     // Even with a tossed csrf cookie of the attacker's choosing: only the token's claim counts.
     let tossed = format!("{victim}; csrf_token=attacker-csrf");
-    let reply = send(
+    let reply = send_with_method(
         &app,
         Method::POST,
         &[("cookie", &tossed), ("x-csrf-token", "attacker-csrf")],
@@ -113,14 +116,14 @@ async fn a_csrf_value_from_another_session_is_refused() {
 async fn a_cookie_token_without_a_csrf_claim_cannot_make_unsafe_requests() {
     let app = app(layer(TokenSource::cookie("access_token")));
     let cookie = format!("access_token={}", token("1", None));
-    let reply = send(
+    let reply = send_with_method(
         &app,
         Method::POST,
         &[("cookie", &cookie), ("x-csrf-token", "")],
     )
     .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let reply = send(
+    let reply = send_with_method(
         &app,
         Method::POST,
         &[("cookie", &cookie), ("x-csrf-token", "anything")],
@@ -134,7 +137,7 @@ async fn header_authenticated_requests_need_no_csrf_token() {
     let app = app(layer(TokenSource::header_or_cookie("access_token")));
     let bearer = format!("Bearer {}", token("1", None));
     assert_eq!(
-        send(&app, Method::POST, &[("authorization", &bearer)])
+        send_with_method(&app, Method::POST, &[("authorization", &bearer)])
             .await
             .status,
         StatusCode::OK
@@ -146,14 +149,14 @@ async fn the_header_wins_over_the_cookie_and_never_falls_back() {
     let app = app(layer(TokenSource::header_or_cookie("access_token")));
     let header = format!("Bearer {}", token("from-header", None));
     let cookie = format!("access_token={}", token("from-cookie", Some("c")));
-    let reply = send(
+    let reply = send_with_method(
         &app,
         Method::GET,
         &[("authorization", &header), ("cookie", &cookie)],
     )
     .await;
     assert_eq!(reply.body, json!({"sub": "from-header"}));
-    let reply = send(
+    let reply = send_with_method(
         &app,
         Method::GET,
         &[("authorization", "Bearer a.b.c"), ("cookie", &cookie)],
@@ -161,7 +164,9 @@ async fn the_header_wins_over_the_cookie_and_never_falls_back() {
     .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        send(&app, Method::GET, &[("cookie", &cookie)]).await.body,
+        send_with_method(&app, Method::GET, &[("cookie", &cookie)])
+            .await
+            .body,
         json!({"sub": "from-cookie"})
     );
 }
@@ -170,7 +175,7 @@ async fn the_header_wins_over_the_cookie_and_never_falls_back() {
 async fn a_cookie_only_layer_ignores_the_authorization_header() {
     let app = app(layer(TokenSource::cookie("access_token")));
     let header = format!("Bearer {}", token("1", None));
-    let reply = send(&app, Method::GET, &[("authorization", &header)]).await;
+    let reply = send_with_method(&app, Method::GET, &[("authorization", &header)]).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.description(), "no bearer token");
 }
@@ -184,7 +189,9 @@ async fn a_repeated_token_cookie_is_400() {
         token("2", None)
     );
     assert_eq!(
-        send(&app, Method::GET, &[("cookie", &cookie)]).await.status,
+        send_with_method(&app, Method::GET, &[("cookie", &cookie)])
+            .await
+            .status,
         StatusCode::BAD_REQUEST
     );
 }
@@ -197,7 +204,7 @@ async fn a_forged_cookie_token_is_401_whatever_the_csrf_header() {
         &json!({"exp": NOW + 60, "csrf": "c"}),
         b"another-secret-of-at-least-32-bytes",
     );
-    let reply = send(
+    let reply = send_with_method(
         &app,
         Method::POST,
         &[
@@ -214,7 +221,7 @@ async fn without_csrf_turns_the_check_off_and_a_custom_source_works() {
     let app = app(layer(TokenSource::cookie("access_token")).without_csrf());
     let cookie = format!("access_token={}", token("1", None));
     assert_eq!(
-        send(&app, Method::POST, &[("cookie", &cookie)])
+        send_with_method(&app, Method::POST, &[("cookie", &cookie)])
             .await
             .status,
         StatusCode::OK
@@ -223,7 +230,7 @@ async fn without_csrf_turns_the_check_off_and_a_custom_source_works() {
         Ok(headers.get("x-api-token").and_then(|v| v.to_str().ok()))
     });
     let app = self::app(layer(custom));
-    let reply = send(&app, Method::POST, &[("x-api-token", &token("7", None))]).await;
+    let reply = send_with_method(&app, Method::POST, &[("x-api-token", &token("7", None))]).await;
     assert_eq!(reply.body, json!({"sub": "7"}));
 }
 
@@ -278,7 +285,7 @@ async fn the_cookie_helpers_set_safe_attributes_and_clear_them() {
         .layer::<Value>()
         .token_source(TokenSource::cookie(cookies.access_name())));
     let cookie = format!("access_token={}; csrf_token={csrf}", pair.access.token);
-    let reply = send(
+    let reply = send_with_method(
         &app,
         Method::DELETE,
         &[("cookie", &cookie), ("x-csrf-token", &csrf)],
@@ -369,7 +376,7 @@ async fn browser_refresh_needs_the_csrf_header_rotates_the_csrf_value_and_detect
         .token_source(TokenSource::cookie("access_token")));
     let cookie = format!("access_token={}", next.access.token);
     assert_eq!(
-        send(
+        send_with_method(
             &app,
             Method::POST,
             &[("cookie", &cookie), ("x-csrf-token", &next_csrf)]
@@ -379,7 +386,7 @@ async fn browser_refresh_needs_the_csrf_header_rotates_the_csrf_value_and_detect
         StatusCode::OK
     );
     assert_eq!(
-        send(
+        send_with_method(
             &app,
             Method::POST,
             &[("cookie", &cookie), ("x-csrf-token", &first_csrf)]
@@ -396,7 +403,7 @@ async fn browser_refresh_needs_the_csrf_header_rotates_the_csrf_value_and_detect
         .unwrap_err();
     assert!(matches!(err, SessionError::Reused), "{err:?}");
     assert_eq!(
-        send(
+        send_with_method(
             &app,
             Method::POST,
             &[("cookie", &cookie), ("x-csrf-token", &next_csrf)]
@@ -420,13 +427,13 @@ async fn a_custom_source_is_csrf_checked_unless_it_is_a_custom_header() {
     let app = app(layer(by_hand));
     let cookie = format!("session={}", token("1", Some("c-1")));
     assert_eq!(
-        send(&app, Method::POST, &[("cookie", &cookie)])
+        send_with_method(&app, Method::POST, &[("cookie", &cookie)])
             .await
             .description(),
         "CSRF token missing"
     );
     assert_eq!(
-        send(
+        send_with_method(
             &app,
             Method::POST,
             &[("cookie", &cookie), ("x-csrf-token", "c-1")]
