@@ -4,14 +4,14 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
 use serde_json::{json, Value};
 use tower_jwt_auth::{
-    Auth, AuthCookies, JwtLayer, ManualClock, MemoryStore, Sessions, SigningKey, TokenSource,
-    VerifyingKey,
+    Auth, AuthCookies, AuthError, JwtLayer, ManualClock, MemoryStore, SessionError, Sessions,
+    SigningKey, TokenPair, TokenSource, VerifyingKey,
 };
 
 fn layer(source: TokenSource) -> JwtLayer<Value> {
@@ -217,7 +217,7 @@ async fn a_forged_cookie_token_is_401_whatever_the_csrf_header() {
 }
 
 #[tokio::test]
-async fn without_csrf_turns_the_check_off_and_a_custom_source_works() {
+async fn without_csrf_turns_the_check_off() {
     let app = app(layer(TokenSource::cookie("access_token")).without_csrf());
     let cookie = format!("access_token={}", token("1", None));
     assert_eq!(
@@ -226,29 +226,40 @@ async fn without_csrf_turns_the_check_off_and_a_custom_source_works() {
             .status,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn a_custom_header_source_works_without_a_csrf_token() {
     let custom = TokenSource::custom_header(|headers| {
         Ok(headers.get("x-api-token").and_then(|v| v.to_str().ok()))
     });
-    let app = self::app(layer(custom));
+    let app = app(layer(custom));
     let reply = send_with_method(&app, Method::POST, &[("x-api-token", &token("7", None))]).await;
     assert_eq!(reply.body, json!({"sub": "7"}));
 }
 
-#[tokio::test]
-async fn the_cookie_helpers_set_safe_attributes_and_clear_them() {
-    let secret = SECRET;
-    let sessions = Sessions::new(
-        SigningKey::hs256(secret).unwrap(),
-        VerifyingKey::hs256(secret).unwrap(),
+fn cookie_sessions() -> Sessions {
+    Sessions::new(
+        SigningKey::hs256(SECRET).unwrap(),
+        VerifyingKey::hs256(SECRET).unwrap(),
         MemoryStore::new(),
-    );
+    )
+}
+
+/// A pair from `sessions` bound to a fresh CSRF value, and that value.
+fn pair_with_csrf(sessions: &Sessions) -> (TokenPair, String) {
     let csrf = AuthCookies::csrf_value().unwrap();
-    assert!(csrf.len() >= 22);
     let pair = sessions
         .issue(&json!({"sub": "1", AuthCookies::csrf_claim(): csrf}))
         .unwrap();
-    let cookies = AuthCookies::new();
-    let [access, refresh, csrf_cookie] = cookies
+    (pair, csrf)
+}
+
+#[test]
+fn the_cookie_helpers_set_safe_attributes() {
+    let (pair, csrf) = pair_with_csrf(&cookie_sessions());
+    assert!(csrf.len() >= 22);
+    let [access, refresh, csrf_cookie] = AuthCookies::new()
         .set(&pair, &csrf)
         .map(|v| v.to_str().unwrap().to_owned());
     assert!(
@@ -276,11 +287,20 @@ async fn the_cookie_helpers_set_safe_attributes_and_clear_them() {
         !csrf_cookie.contains("HttpOnly"),
         "the page must read it: {csrf_cookie}"
     );
-    for cleared in cookies.clear() {
+}
+
+#[test]
+fn the_cookie_helpers_clear_every_cookie() {
+    for cleared in AuthCookies::new().clear() {
         assert!(cleared.to_str().unwrap().contains("Max-Age=0"));
     }
+}
 
-    // The minted access token passes a cookie layer with its CSRF value.
+#[tokio::test]
+async fn a_minted_access_token_passes_a_cookie_layer_with_its_csrf_value() {
+    let sessions = cookie_sessions();
+    let (pair, csrf) = pair_with_csrf(&sessions);
+    let cookies = AuthCookies::new();
     let app = app(sessions
         .layer::<Value>()
         .token_source(TokenSource::cookie(cookies.access_name())));
@@ -294,14 +314,14 @@ async fn the_cookie_helpers_set_safe_attributes_and_clear_them() {
     assert_eq!(reply.status, StatusCode::OK);
 }
 
-fn cookie_header(set: &[axum::http::HeaderValue]) -> String {
+fn cookie_header(set: &[HeaderValue]) -> String {
     set.iter()
         .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-fn csrf_of(set: &[axum::http::HeaderValue]) -> String {
+fn csrf_of(set: &[HeaderValue]) -> String {
     let csrf = set[2].to_str().unwrap();
     csrf.trim_start_matches("csrf_token=")
         .split(';')
@@ -310,59 +330,64 @@ fn csrf_of(set: &[axum::http::HeaderValue]) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn browser_refresh_needs_the_csrf_header_rotates_the_csrf_value_and_detects_reuse() {
-    use axum::http::{HeaderMap, HeaderName, HeaderValue};
-    use tower_jwt_auth::SessionError;
+const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 
-    let sessions = Sessions::new(
-        SigningKey::hs256(SECRET).unwrap(),
-        VerifyingKey::hs256(SECRET).unwrap(),
-        MemoryStore::new(),
-    );
+/// A browser's login: the sessions, their cookie names, and the `Set-Cookie` values it got.
+fn browser_login() -> (Sessions, AuthCookies, [HeaderValue; 3]) {
+    let sessions = cookie_sessions();
     let cookies = AuthCookies::new();
-    let csrf_header = HeaderName::from_static("x-csrf-token");
     let (_, set) = sessions
         .issue_cookies(&json!({"sub": "1"}), &cookies)
         .unwrap();
-    let first_csrf = csrf_of(&set);
+    (sessions, cookies, set)
+}
 
+/// The headers of the browser's next request: the cookies `set` and, if any, this CSRF header.
+fn browser_request(set: &[HeaderValue], csrf: Option<&str>) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    headers.insert(
-        "cookie",
-        HeaderValue::try_from(cookie_header(&set)).unwrap(),
-    );
+    headers.insert("cookie", HeaderValue::try_from(cookie_header(set)).unwrap());
+    if let Some(csrf) = csrf {
+        headers.insert(CSRF_HEADER, HeaderValue::try_from(csrf).unwrap());
+    }
+    headers
+}
+
+#[tokio::test]
+async fn browser_refresh_needs_the_csrf_header() {
+    let (sessions, cookies, set) = browser_login();
     let err = sessions
-        .refresh_cookies(&headers, &cookies, &csrf_header)
+        .refresh_cookies(&browser_request(&set, None), &cookies, &CSRF_HEADER)
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            SessionError::Invalid(tower_jwt_auth::AuthError::CsrfMissing)
-        ),
+        matches!(err, SessionError::Invalid(AuthError::CsrfMissing)),
         "{err:?}"
     );
     assert_eq!(err.status(), StatusCode::FORBIDDEN);
-    headers.insert("x-csrf-token", HeaderValue::from_static("guess"));
     let err = sessions
-        .refresh_cookies(&headers, &cookies, &csrf_header)
+        .refresh_cookies(
+            &browser_request(&set, Some("guess")),
+            &cookies,
+            &CSRF_HEADER,
+        )
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            SessionError::Invalid(tower_jwt_auth::AuthError::CsrfMismatch)
-        ),
+        matches!(err, SessionError::Invalid(AuthError::CsrfMismatch)),
         "{err:?}"
     );
+}
 
-    headers.insert(
-        "x-csrf-token",
-        HeaderValue::try_from(first_csrf.as_str()).unwrap(),
-    );
+#[tokio::test]
+async fn browser_refresh_rotates_the_csrf_value() {
+    let (sessions, cookies, set) = browser_login();
+    let first_csrf = csrf_of(&set);
     let (next, next_set) = sessions
-        .refresh_cookies(&headers, &cookies, &csrf_header)
+        .refresh_cookies(
+            &browser_request(&set, Some(&first_csrf)),
+            &cookies,
+            &CSRF_HEADER,
+        )
         .await
         .unwrap();
     let next_csrf = csrf_of(&next_set);
@@ -395,21 +420,42 @@ async fn browser_refresh_needs_the_csrf_header_rotates_the_csrf_value_and_detect
         .status,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn browser_refresh_detects_a_reused_refresh_cookie_and_ends_the_family() {
+    let (sessions, cookies, set) = browser_login();
+    let first = browser_request(&set, Some(&csrf_of(&set)));
+    let (next, next_set) = sessions
+        .refresh_cookies(&first, &cookies, &CSRF_HEADER)
+        .await
+        .unwrap();
+    let next_csrf = csrf_of(&next_set);
+    let app = app(sessions
+        .layer::<Value>()
+        .token_source(TokenSource::cookie("access_token")));
+    let cookie = format!("access_token={}", next.access.token);
+    let with_next_csrf = [
+        ("cookie", cookie.as_str()),
+        ("x-csrf-token", next_csrf.as_str()),
+    ];
+    assert_eq!(
+        send_with_method(&app, Method::POST, &with_next_csrf)
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     // The first refresh cookie again: reuse, and the family is gone.
     let err = sessions
-        .refresh_cookies(&headers, &cookies, &csrf_header)
+        .refresh_cookies(&first, &cookies, &CSRF_HEADER)
         .await
         .unwrap_err();
     assert!(matches!(err, SessionError::Reused), "{err:?}");
     assert_eq!(
-        send_with_method(
-            &app,
-            Method::POST,
-            &[("cookie", &cookie), ("x-csrf-token", &next_csrf)]
-        )
-        .await
-        .status,
+        send_with_method(&app, Method::POST, &with_next_csrf)
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
 }
