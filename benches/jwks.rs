@@ -20,9 +20,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
+use tower_jwt_auth::keys::PublicJwks;
 use tower_jwt_auth::{
-    Algorithm, Auth, JwtLayer, KeySet, PublicJwks, RemoteJwks, SigningKey, TokenIssuer, TokenType,
-    VerifyingKey,
+    Algorithm, Auth, JwtLayer, KeySet, RemoteJwks, SigningKey, TokenIssuer, TokenType, VerifyingKey,
 };
 
 /// How long the provider lets verifiers cache its JWKS (`Cache-Control: max-age`).

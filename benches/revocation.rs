@@ -21,10 +21,9 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
-use tower_jwt_auth::{
-    Auth, Clock, JwtLayer, MemoryStore, RevocationStore, Revoke, SigningKey, StoreError,
-    TokenIssuer, TokenType, VerifyingKey,
-};
+use tower_jwt_auth::clock::Clock;
+use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore, StoreError};
+use tower_jwt_auth::{Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
 #[cfg(feature = "redis")]
 #[path = "../tests/common/redis.rs"]
@@ -106,10 +105,10 @@ fn router(layer: JwtLayer<Claims>) -> Router {
 async fn revoke_others(store: &impl RevocationStore, until: u64) -> Result<(), StoreError> {
     for i in 0..REVOKED {
         store
-            .revoke(Revoke::Token(&format!("revoked-jti-{i:05}")), until)
+            .revoke(Revocation::Token(&format!("revoked-jti-{i:05}")), until)
             .await?;
         store
-            .revoke(Revoke::Family(&format!("revoked-sid-{i:05}")), until)
+            .revoke(Revocation::Family(&format!("revoked-sid-{i:05}")), until)
             .await?;
     }
     Ok(())
@@ -142,7 +141,7 @@ fn bench_check(
 /// revocations. Fields drop in order: the store's task stops before its server and runtime.
 #[cfg(feature = "redis")]
 struct RedisMirror {
-    store: tower_jwt_auth::RedisStore,
+    store: tower_jwt_auth::revocation::RedisStore,
     _server: redis_server::RedisServer,
     _runtime: Runtime,
 }
@@ -176,7 +175,7 @@ impl RedisMirror {
             .expect("Redis runtime");
         let store = {
             let _in = runtime.enter();
-            tower_jwt_auth::RedisStore::new(&server.url()).expect("Redis URL")
+            tower_jwt_auth::revocation::RedisStore::new(&server.url()).expect("Redis URL")
         };
         runtime
             .block_on(async {

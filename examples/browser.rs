@@ -33,9 +33,12 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tower_jwt_auth::authorize::HasRoles;
+use tower_jwt_auth::middleware::ErrorContext;
+use tower_jwt_auth::revocation::MemoryStore;
+use tower_jwt_auth::tokens::{AuthCookies, SessionError};
 use tower_jwt_auth::{
-    Algorithm, Auth, AuthCookies, AuthError, Grants, MemoryStore, Requirement, SessionError,
-    Sessions, SigningKey, TokenSource, VerifyingKey,
+    Algorithm, Auth, JwtSessions, Requirement, SigningKey, TokenSource, VerifyingKey,
 };
 
 /// What the tokens carry besides `iat`, `exp`, `jti`, `type` and `csrf`.
@@ -47,11 +50,7 @@ struct Claims {
     sid: String,
 }
 
-impl Grants for Claims {
-    fn has_scope(&self, _scope: &str) -> bool {
-        false
-    }
-
+impl HasRoles for Claims {
     fn has_role(&self, role: &str) -> bool {
         self.role == role
     }
@@ -84,7 +83,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$rZpJ5jxPdmG5bWl9ocqwWQ$
 const BAD_LOGIN: &str = "Incorrect username or password";
 
 struct AppState {
-    sessions: Sessions,
+    sessions: JwtSessions,
     cookies: AuthCookies,
 }
 
@@ -317,9 +316,9 @@ fn escape(text: &str) -> String {
 }
 
 /// Pages send a visitor without a valid login to the login form instead of a JSON 401.
-fn to_login_page(err: &AuthError) -> HttpResponse<Bytes> {
-    if err.status() != StatusCode::UNAUTHORIZED {
-        return err.to_response(None);
+fn to_login_page(refused: ErrorContext<'_>) -> HttpResponse<Bytes> {
+    if refused.error.status() != StatusCode::UNAUTHORIZED {
+        return refused.default_response();
     }
     let mut response = HttpResponse::new(Bytes::new());
     *response.status_mut() = StatusCode::SEE_OTHER;
@@ -359,7 +358,7 @@ async fn main() {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let secret = secret();
-    let sessions = Sessions::new(
+    let sessions = JwtSessions::new(
         SigningKey::hmac(&secret, Algorithm::HS256)?,
         VerifyingKey::hmac(&secret, Algorithm::HS256)?,
         MemoryStore::new(),

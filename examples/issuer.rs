@@ -22,7 +22,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_jwt_auth::{Algorithm, PublicJwks, SigningKey, TokenIssuer, TokenType};
+use tower_jwt_auth::keys::PublicJwks;
+use tower_jwt_auth::{Algorithm, SigningKey, TokenIssuer, TokenType};
 
 /// `john` / `secret123`, as an Argon2id hash.
 const JOHN: (&str, &str, &str) = (

@@ -25,10 +25,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tower_jwt_auth::{
-    Algorithm, Auth, MemoryStore, RevocationStore, SessionError, Sessions, SigningKey, TokenPair,
-    VerifyingKey,
-};
+use tower_jwt_auth::revocation::{MemoryStore, RevocationStore};
+use tower_jwt_auth::tokens::{SessionError, TokenPair};
+use tower_jwt_auth::{Algorithm, Auth, JwtSessions, SigningKey, VerifyingKey};
 
 /// What the access token carries besides `iat`, `exp`, `jti` and `type`.
 #[derive(Clone, Serialize, Deserialize)]
@@ -61,7 +60,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$zTE2997EwW4APz/PXcv+4A$
 
 struct AppState {
     users: HashMap<&'static str, &'static User>,
-    sessions: Sessions,
+    sessions: JwtSessions,
 }
 
 #[derive(Deserialize)]
@@ -173,7 +172,7 @@ async fn main() {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let secret = secret();
-    let sessions = Sessions::new(
+    let sessions = JwtSessions::new(
         SigningKey::hmac(&secret, Algorithm::HS256)?,
         VerifyingKey::hmac(&secret, Algorithm::HS256)?,
         revocation_store().await?,
@@ -212,7 +211,7 @@ async fn revocation_store() -> Result<Arc<dyn RevocationStore>, Box<dyn std::err
     };
     #[cfg(feature = "redis")]
     {
-        let store = tower_jwt_auth::RedisStore::new(&url)?;
+        let store = tower_jwt_auth::revocation::RedisStore::new(&url)?;
         if let Err(err) = store.ready(Duration::from_secs(5)).await {
             // Requests fail closed (503) until Redis answers; the store keeps retrying.
             eprintln!("Redis not ready yet ({err}); protected routes answer 503 until it is");

@@ -63,7 +63,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     match env("JWT_AUDIENCE") {
         Some(audience) => auth = auth.audience(audience),
         // Without a configured audience, tokens that name one would be refused.
-        None => auth = auth.accept_any_audience(),
+        None => auth = auth.allow_any_audience(true),
     }
     // Start even while the provider is down: requests answer 503 until keys arrive.
     if let Err(err) = keys.ready(Duration::from_secs(3)).await {

@@ -1,294 +1,76 @@
-//! The one pass over the payload that reads the registered claims the rules need, and the small
-//! serde helpers it is built from (borrowed strings, presence, "any value but null").
+//! The claim vocabulary that verification and minting share: the token type a layer expects
+//! and an issuer writes, the registered claim names this crate reads itself, and the claim that
+//! binds a cookie-carried token to its CSRF value.
 
-use std::borrow::Cow;
-use std::fmt;
+/// The token type a layer expects and an issuer writes (RFC 8725 §3.11): either the JOSE `typ`
+/// header, or a claim as the FastAPI + PyJWT tutorials use (`"type": "access"`).
+///
+/// ```
+/// use tower_jwt_auth::TokenType;
+///
+/// let access = TokenType::claim("type", "access");
+/// let rfc9068 = TokenType::header("at+jwt");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenType(pub(crate) TypeRule);
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
-
-use crate::verify::{Rules, TokenType, TypeRule};
-
-/// A JSON string, borrowed from the input unless it had escapes (serde's own `Cow<str>`
-/// always allocates).
-pub(crate) struct Text<'de>(Cow<'de, str>);
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TypeRule {
+    Header(Box<str>),
+    Claim { name: Box<str>, value: Box<str> },
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-            type Value = Text<'a>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Presence {
-    #[default]
-    Absent,
-    Mismatch,
-    Match,
-}
-
-#[derive(Default)]
-pub(crate) struct Seen<'de> {
-    pub(crate) jti: Option<Text<'de>>,
-    pub(crate) sid: Option<Text<'de>>,
-    pub(crate) csrf: Option<Text<'de>>,
-    pub(crate) exp: Option<f64>,
-    pub(crate) nbf: Option<f64>,
-    pub(crate) iss: Presence,
-    pub(crate) aud: Presence,
-    pub(crate) aud_present: bool,
-    pub(crate) sub: Presence,
-    pub(crate) typ: Presence,
-    pub(crate) required: u64,
-}
-
-/// One pass over the payload object that reads the registered claims the rules need and notes
-/// which required claims are present; every other value is skipped without allocating.
-pub(crate) struct ClaimsScan<'r> {
-    pub(crate) rules: &'r Rules,
-    /// Read the `csrf` claim (a cookie-authenticated unsafe request).
-    pub(crate) csrf: bool,
-    pub(crate) issuers: &'r [Box<str>],
-    pub(crate) audiences: &'r [Box<str>],
-}
-
-impl<'de> DeserializeSeed<'de> for ClaimsScan<'_> {
-    type Value = Seen<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Seen<'de>, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ClaimsScan<'_> {
-    type Value = Seen<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object of claims")
+impl TokenType {
+    /// The `typ` header must be `value`, compared as a media type: case-insensitively, with an
+    /// omitted `application/` prefix (RFC 7515 §4.1.9), so `at+jwt` matches `application/at+JWT`.
+    ///
+    /// ```
+    /// let rfc9068 = tower_jwt_auth::TokenType::header("at+jwt");
+    /// ```
+    pub fn header(value: impl Into<String>) -> Self {
+        Self(TypeRule::Header(value.into().into_boxed_str()))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Seen<'de>, A::Error> {
-        let rules = self.rules;
-        let type_claim = match &rules.token_type {
-            Some(TokenType(TypeRule::Claim { name, value })) => Some((&**name, &**value)),
-            _ => None,
-        };
-        let mut seen = Seen::default();
-        let mut dup = 0u16;
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            let mut present = true;
-            let bit = match &*key {
-                "exp" => {
-                    seen.exp = Some(map.next_value()?);
-                    1
-                }
-                "nbf" => {
-                    seen.nbf = Some(map.next_value()?);
-                    2
-                }
-                "iss" => {
-                    seen.iss = map.next_value_seed(OneOf {
-                        accepted: self.issuers,
-                        array: false,
-                    })?;
-                    4
-                }
-                "aud" => {
-                    seen.aud = map.next_value_seed(OneOf {
-                        accepted: self.audiences,
-                        array: true,
-                    })?;
-                    seen.aud_present = true;
-                    8
-                }
-                "jti" if rules.revocation.is_some() => {
-                    seen.jti = Some(map.next_value()?);
-                    64
-                }
-                "sid" if rules.revocation.is_some() => {
-                    seen.sid = Some(map.next_value()?);
-                    128
-                }
-                "csrf" if self.csrf => {
-                    seen.csrf = Some(map.next_value()?);
-                    256
-                }
-                "sub" => {
-                    let sub: Text<'de> = map.next_value()?;
-                    seen.sub = presence(rules.subject.as_deref() == Some(&*sub));
-                    16
-                }
-                name if type_claim.is_some_and(|(n, _)| n == name) => {
-                    let value: Text<'de> = map.next_value()?;
-                    seen.typ = presence(type_claim.is_some_and(|(_, v)| v == &*value));
-                    32
-                }
-                _ => {
-                    // A required claim set to `null` counts as absent (as PyJWT has it).
-                    present = map.next_value::<NotNull>()?.0;
-                    0
-                }
-            };
-            if present {
-                if let Some(i) = rules.required.iter().position(|r| **r == *key) {
-                    seen.required |= 1 << i;
-                }
-            }
-            // A repeated registered claim is a parser-differential trap: refuse it.
-            if dup & bit != 0 {
-                return Err(de::Error::custom("repeated registered claim"));
-            }
-            dup |= bit;
-        }
-        Ok(seen)
-    }
-}
-
-fn presence(matched: bool) -> Presence {
-    if matched {
-        Presence::Match
-    } else {
-        Presence::Mismatch
-    }
-}
-
-/// Reads a string (or, for `aud`, a string or an array of strings) and answers whether any
-/// value is in `accepted` (the caller ignores the answer when nothing is configured).
-struct OneOf<'r> {
-    accepted: &'r [Box<str>],
-    array: bool,
-}
-
-impl OneOf<'_> {
-    fn check(&self, value: &str) -> bool {
-        self.accepted.iter().any(|a| **a == *value)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for OneOf<'_> {
-    type Value = Presence;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Presence, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for OneOf<'_> {
-    type Value = Presence;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.array {
-            "a string or an array of strings"
-        } else {
-            "a string"
-        })
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Presence, E> {
-        Ok(presence(self.check(value)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Presence, A::Error> {
-        if !self.array {
-            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
-        }
-        let mut matched = false;
-        let mut any = false;
-        while let Some(value) = seq.next_element::<Text<'de>>()? {
-            any = true;
-            matched |= self.check(&value);
-        }
-        Ok(if !any {
-            Presence::Absent
-        } else {
-            presence(matched)
+    /// The claim `name` must be the string `value`.
+    ///
+    /// ```
+    /// let access = tower_jwt_auth::TokenType::claim("type", "access");
+    /// ```
+    pub fn claim(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self(TypeRule::Claim {
+            name: name.into().into_boxed_str(),
+            value: value.into().into_boxed_str(),
         })
     }
 }
 
-/// Skips any JSON value and says whether it was something other than `null`.
-struct NotNull(bool);
-
-impl<'de> Deserialize<'de> for NotNull {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NotNullVisitor;
-        impl<'de> Visitor<'de> for NotNullVisitor {
-            type Value = NotNull;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<NotNull, E> {
-                Ok(NotNull(false))
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<NotNull, E> {
-                Ok(NotNull(false))
-            }
-
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<NotNull, E> {
-                Ok(NotNull(true))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NotNull, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(NotNull(true))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NotNull, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(NotNull(true))
-            }
+impl TypeRule {
+    /// The claim this rule reads, if it reads one.
+    pub(crate) fn claim_name(&self) -> Option<&str> {
+        match self {
+            Self::Claim { name, .. } => Some(name),
+            Self::Header(_) => None,
         }
-        deserializer.deserialize_any(NotNullVisitor)
+    }
+
+    /// The claim name and value this rule requires, if it is a claim rule.
+    pub(crate) fn claim(&self) -> Option<(&str, &str)> {
+        match self {
+            Self::Claim { name, value } => Some((name, value)),
+            Self::Header(_) => None,
+        }
     }
 }
 
-/// `deserialize_with` for header fields whose mere presence matters.
-pub(crate) fn present<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    IgnoredAny::deserialize(deserializer).map(|_| true)
+/// Registered claims an issuer fills anew for every token: a refresh strips them from the old
+/// token's claims before minting the next pair (`sub` and the app's claims are carried over).
+pub(crate) const MINTED: [&str; 7] = ["exp", "nbf", "iat", "iss", "aud", "jti", "sid"];
+
+/// Whether this crate reads or fills the claim `name` itself (the minted claims and `sub`): a
+/// type claim of such a name could never match.
+pub(crate) fn is_registered(name: &str) -> bool {
+    name == "sub" || MINTED.contains(&name)
 }
 
-/// Claims this crate reads itself; a type claim of one of these names could never match.
-pub(crate) const REGISTERED: [&str; 7] = ["exp", "nbf", "iss", "aud", "sub", "jti", "sid"];
+/// The claim that binds a cookie-carried token to its CSRF value.
+pub(crate) const CSRF_CLAIM: &str = "csrf";

@@ -43,7 +43,7 @@ impl fmt::Debug for Clock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_jwt_auth::{Clock, ManualClock};
+/// use tower_jwt_auth::clock::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new(1_700_000_000);
 /// let seen_by_layer: Clock = clock.clone().into();

@@ -1,16 +1,20 @@
 //! Why a request was refused, and the response that says so: RFC 6750 `WWW-Authenticate` and a
 //! small JSON body over HTTP, a gRPC status for gRPC calls.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode};
 
-/// Why a request carried no acceptable token.
+/// Why a request was refused: no acceptable token (401), malformed or repeated credentials
+/// (400), a valid token that lacks a scope or its CSRF value (403), or a revocation store or
+/// key source that cannot answer (503).
 ///
 /// `status()` and the RFC 6750 error code follow from the variant; [`JwtLayer::on_error`]
-/// replaces the default response.
+/// replaces the default response of every refusal under the layer.
 ///
 /// [`JwtLayer::on_error`]: crate::JwtLayer::on_error
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +22,8 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 pub enum AuthError {
     /// No `Authorization: Bearer` credentials at all (401, no error code).
     MissingToken,
-    /// The `Authorization` header (or the token cookie) is malformed or repeated (400
-    /// `invalid_request`).
+    /// The `Authorization` header is malformed or repeated, or the token cookie is repeated
+    /// (400 `invalid_request`).
     InvalidRequest,
     /// The token is longer than the configured maximum; it was not decoded.
     TooLong {
@@ -46,7 +50,7 @@ pub enum AuthError {
     /// `nbf` is still ahead (leeway included).
     NotYetValid,
     /// A required claim is absent.
-    MissingClaim(String),
+    MissingClaim(Cow<'static, str>),
     /// `iss` is not an accepted issuer.
     InvalidIssuer,
     /// No `aud` value is an accepted audience.
@@ -65,7 +69,7 @@ pub enum AuthError {
     /// A valid token that does not grant what the route requires: 403 `insufficient_scope`.
     InsufficientScope {
         /// The scope (or role) the route requires, for the challenge's `scope` attribute.
-        scope: String,
+        scope: Arc<str>,
     },
     /// A cookie-authenticated request with an unsafe method and no CSRF header: 403.
     CsrfMissing,
@@ -74,7 +78,7 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// The HTTP status of the default response: 400, 401 or 503.
+    /// The HTTP status of the default response: 400, 401, 403 or 503.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
@@ -127,11 +131,11 @@ impl AuthError {
         }
     }
 
-    /// The gRPC status code used for gRPC requests: 14 UNAVAILABLE when the revocation store or
-    /// the keys cannot be had, 7 PERMISSION_DENIED for a valid token that lacks a scope, 16
-    /// UNAUTHENTICATED for every other refusal (a malformed `authorization`
+    /// The gRPC status code of gRPC refusals: 14 UNAVAILABLE when the revocation store or the
+    /// keys cannot be had, 7 PERMISSION_DENIED for a valid token that lacks a scope (or CSRF
+    /// value), 16 UNAUTHENTICATED for every other refusal (a malformed `authorization`
     /// included: the call is not authenticated either way).
-    pub fn grpc_code(&self) -> u8 {
+    pub(crate) fn grpc_code(&self) -> u8 {
         match self.status() {
             StatusCode::SERVICE_UNAVAILABLE => 14,
             StatusCode::FORBIDDEN => 7,
@@ -227,11 +231,58 @@ impl fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {}
 
-/// Whether the request is a gRPC call, which must be answered with a gRPC status.
-pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+/// Left in the extensions of a refusal made inside a [`JwtLayer`](crate::JwtLayer) (a
+/// `RequireLayer`, a handler's `require()?`, the extractor), so that the layer answers it with
+/// its own realm and `on_error`.
+#[derive(Clone, Debug)]
+pub(crate) struct Refused(pub(crate) AuthError);
+
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for AuthError {
+    /// The default response, answered with the enclosing `JwtLayer`'s realm and `on_error`
+    /// when there is one.
+    fn into_response(self) -> axum_core::response::Response {
+        let mut response = self.to_response(None);
+        response.extensions_mut().insert(Refused(self));
+        response.map(axum_core::body::Body::from)
+    }
+}
+
+#[cfg(feature = "tonic")]
+impl AuthError {
+    /// The gRPC status code of this refusal, as [`to_grpc_response`](Self::to_grpc_response)
+    /// sends it (cargo feature `tonic`).
+    ///
+    /// ```
+    /// use tower_jwt_auth::AuthError;
+    ///
+    /// assert_eq!(AuthError::Expired.grpc_status_code(), tonic::Code::Unauthenticated);
+    /// assert_eq!(AuthError::KeysUnavailable.grpc_status_code(), tonic::Code::Unavailable);
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+    pub fn grpc_status_code(&self) -> tonic::Code {
+        tonic::Code::from(i32::from(self.grpc_code()))
+    }
+}
+
+/// A refusal as a tonic `Status` (cargo feature `tonic`): the code of
+/// [`AuthError::grpc_status_code`] and the fixed description, for handlers that verify with
+/// [`JwtLayer::verify`](crate::JwtLayer::verify) or check a
+/// [`Requirement`](crate::Requirement) themselves.
+///
+/// ```
+/// use tower_jwt_auth::AuthError;
+///
+/// let status = tonic::Status::from(AuthError::Expired);
+/// assert_eq!(status.code(), tonic::Code::Unauthenticated);
+/// assert_eq!(status.message(), "token expired");
+/// ```
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+impl From<AuthError> for tonic::Status {
+    fn from(error: AuthError) -> Self {
+        tonic::Status::new(error.grpc_status_code(), error.description())
+    }
 }
 
 /// Escapes a value for an RFC 7230 quoted-string, dropping what a header cannot carry.
@@ -247,4 +298,48 @@ fn quoted(value: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_strings_escape_quotes_and_backslashes_and_drop_what_a_header_cannot_carry() {
+        assert_eq!(quoted("api"), "api");
+        assert_eq!(quoted(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(quoted("line\r\nbreak\ttab"), "linebreaktab");
+        assert_eq!(quoted("café"), "caf");
+        assert_eq!(quoted(""), "");
+    }
+
+    #[test]
+    fn every_refusal_has_a_status_a_grpc_code_and_a_fixed_description() {
+        let cases = [
+            (AuthError::MissingToken, 401, 16, None),
+            (AuthError::InvalidRequest, 400, 16, Some("invalid_request")),
+            (AuthError::Expired, 401, 16, Some("invalid_token")),
+            (
+                AuthError::MissingClaim("exp".into()),
+                401,
+                16,
+                Some("invalid_token"),
+            ),
+            (AuthError::CsrfMismatch, 403, 7, Some("invalid_request")),
+            (
+                AuthError::InsufficientScope { scope: "a".into() },
+                403,
+                7,
+                Some("insufficient_scope"),
+            ),
+            (AuthError::RevocationUnavailable, 503, 14, None),
+            (AuthError::KeysUnavailable, 503, 14, None),
+        ];
+        for (error, status, grpc, code) in cases {
+            assert_eq!(error.status().as_u16(), status, "{error:?}");
+            assert_eq!(error.grpc_code(), grpc, "{error:?}");
+            assert_eq!(error.error_code(), code, "{error:?}");
+            assert!(!error.description().is_empty());
+        }
+    }
 }

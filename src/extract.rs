@@ -1,181 +1,141 @@
-//! [`Auth<C>`]: the verified claims, as a request extension (tonic, plain Tower) and, with the
-//! `axum` feature, as an extractor (`Auth<C>` and `Option<Auth<C>>`).
+//! The axum extractor (cargo feature `axum`): [`Auth<C>`](crate::Auth) and
+//! `Option<Auth<C>>` as handler arguments, and [`AuthRejection`], why one was refused.
 
-use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::fmt;
 
-use crate::layer::Config;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::StatusCode;
 
-/// The verified claims of the request.
-///
-/// [`JwtLayer<C>`](crate::JwtLayer) puts an `Auth<C>` in the request extensions. In axum, take
-/// it as a handler argument; elsewhere, read it with `extensions().get::<Auth<C>>()`.
+use crate::auth::{missing_layer, Auth, Unauthenticated};
+use crate::error::AuthError;
+
+/// Why the [`Auth<C>`](crate::Auth) extractor refused a request.
 ///
 /// ```
-/// use serde::Deserialize;
-/// use tower_jwt_auth::Auth;
+/// use axum_core::extract::FromRequestParts;
+/// use tower_jwt_auth::{Auth, AuthError};
 ///
-/// #[derive(Clone, Deserialize)]
-/// struct Claims { sub: String }
-///
-/// async fn profile(Auth(claims): Auth<Claims>) -> String {
-///     format!("hello {}", claims.sub)
-/// }
-///
-/// async fn greeting(auth: Option<Auth<Claims>>) -> String {
-///     auth.map_or("hello stranger".into(), |Auth(c)| format!("hello {}", c.sub))
-/// }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (mut parts, ()) = http::Request::new(()).into_parts();
+/// let rejection = Auth::<serde_json::Value>::from_request_parts(&mut parts, &()).await.unwrap_err();
+/// assert!(rejection.is_missing_layer());
+/// assert_eq!(rejection.status(), 500);
+/// assert_eq!(rejection.error(), None);
+/// # });
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Auth<C>(pub C);
+#[derive(Debug)]
+pub struct AuthRejection {
+    kind: Kind,
+}
 
-impl<C> Deref for Auth<C> {
-    type Target = C;
+#[derive(Debug)]
+enum Kind {
+    /// No `JwtLayer<C>` for this claims type covers the route.
+    MissingLayer { claims_type: &'static str },
+    /// The layer allows anonymous requests and this one carried no token.
+    Refused(AuthError),
+}
 
-    fn deref(&self) -> &C {
-        &self.0
+impl AuthRejection {
+    /// The refusal, when the request was refused for its credentials: [`AuthError::MissingToken`]
+    /// for an anonymous request to a handler that needs `Auth<C>`; `None` for a missing layer.
+    pub fn error(&self) -> Option<&AuthError> {
+        match &self.kind {
+            Kind::Refused(error) => Some(error),
+            Kind::MissingLayer { .. } => None,
+        }
+    }
+
+    /// The HTTP status of the response: the refusal's, or 500 for a missing layer.
+    pub fn status(&self) -> StatusCode {
+        match &self.kind {
+            Kind::Refused(error) => error.status(),
+            Kind::MissingLayer { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether the route lacks a `JwtLayer` for the claims type: a server bug, not the client's.
+    pub fn is_missing_layer(&self) -> bool {
+        matches!(self.kind, Kind::MissingLayer { .. })
     }
 }
 
-impl<C> DerefMut for Auth<C> {
-    fn deref_mut(&mut self) -> &mut C {
-        &mut self.0
-    }
-}
-
-/// Left by an optional layer on a request that carried no token, so the extractor can tell
-/// "anonymous" from "no layer at all".
-pub(crate) struct Unauthenticated<C> {
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-    config: Arc<Config>,
-    _claims: PhantomData<fn() -> C>,
-}
-
-impl<C> Unauthenticated<C> {
-    pub(crate) fn new(config: Arc<Config>) -> Self {
-        Self {
-            config,
-            _claims: PhantomData,
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::MissingLayer { claims_type } => write!(
+                f,
+                "Auth<{claims_type}> extractor used on a route without JwtLayer<{claims_type}>"
+            ),
+            Kind::Refused(error) => error.fmt(f),
         }
     }
 }
 
-impl<C> Clone for Unauthenticated<C> {
-    fn clone(&self) -> Self {
-        Self::new(self.config.clone())
+impl std::error::Error for AuthRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error().map(|e| e as _)
     }
 }
 
-#[cfg(feature = "axum")]
-mod axum_impls {
-    use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
-    use axum_core::response::{IntoResponse, Response};
-    use bytes::Bytes;
-    use http::request::Parts;
-    use http::StatusCode;
+impl IntoResponse for AuthRejection {
+    /// A missing layer is a 500 saying only that (the type names go to the log); a refusal is
+    /// the enclosing layer's answer to it (its realm and `on_error`).
+    fn into_response(self) -> Response {
+        match self.kind {
+            Kind::MissingLayer { claims_type } => {
+                missing_layer("Auth", claims_type).map(axum_core::body::Body::from)
+            }
+            Kind::Refused(error) => error.into_response(),
+        }
+    }
+}
 
-    use super::{Auth, Unauthenticated};
-    use crate::error::AuthError;
-
-    /// Why the [`Auth<C>`] extractor refused a request.
-    #[derive(Debug)]
-    #[non_exhaustive]
-    pub enum AuthRejection {
-        /// The route is not behind a `JwtLayer<C>` for this claims type: a server bug, answered
-        /// 500 with a message that names the fix.
-        MissingLayer {
-            /// The claims type the extractor asked for.
-            claims_type: &'static str,
+/// The claims of the request: `Ok(Some)` when verified, `Ok(None)` when an anonymous-allowing
+/// layer let a request without a token through, `Err` when no layer covers the route.
+fn from_extensions<C: Clone + Send + Sync + 'static>(
+    parts: &Parts,
+) -> Result<Option<Auth<C>>, AuthRejection> {
+    if let Some(auth) = parts.extensions.get::<Auth<C>>() {
+        return Ok(Some(auth.clone()));
+    }
+    if parts.extensions.get::<Unauthenticated<C>>().is_some() {
+        return Ok(None);
+    }
+    Err(AuthRejection {
+        kind: Kind::MissingLayer {
+            claims_type: std::any::type_name::<C>(),
         },
-        /// The layer is optional and the request carried no token: the layer's 401.
-        Unauthenticated(http::Response<Bytes>),
-    }
+    })
+}
 
-    impl std::fmt::Display for AuthRejection {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            match self {
-                Self::MissingLayer { claims_type } => write!(
-                    f,
-                    "Auth<{claims_type}> extractor used on a route without JwtLayer<{claims_type}>: \
-                     add `.layer(JwtLayer::<{claims_type}>::new(..))` (or `.route_layer`) to the router"
-                ),
-                Self::Unauthenticated(_) => f.write_str("no bearer token"),
-            }
-        }
-    }
+impl<C, S> OptionalFromRequestParts<S> for Auth<C>
+where
+    C: Clone + Send + Sync + 'static,
+    S: Send + Sync,
+{
+    type Rejection = AuthRejection;
 
-    impl std::error::Error for AuthRejection {}
-
-    impl IntoResponse for AuthRejection {
-        fn into_response(self) -> Response {
-            match self {
-                Self::MissingLayer { .. } => {
-                    let message = self.to_string();
-                    tracing::error!(target: "tower_jwt_auth", "{message}");
-                    (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
-                }
-                Self::Unauthenticated(response) => response.map(axum_core::body::Body::from),
-            }
-        }
-    }
-
-    impl IntoResponse for AuthError {
-        fn into_response(self) -> Response {
-            self.to_response(None).map(axum_core::body::Body::from)
-        }
-    }
-
-    impl<C, S> OptionalFromRequestParts<S> for Auth<C>
-    where
-        C: Clone + Send + Sync + 'static,
-        S: Send + Sync,
-    {
-        type Rejection = AuthRejection;
-
-        async fn from_request_parts(
-            parts: &mut Parts,
-            _state: &S,
-        ) -> Result<Option<Self>, Self::Rejection> {
-            if let Some(auth) = parts.extensions.get::<Auth<C>>() {
-                return Ok(Some(auth.clone()));
-            }
-            if parts.extensions.get::<Unauthenticated<C>>().is_some() {
-                return Ok(None);
-            }
-            Err(AuthRejection::MissingLayer {
-                claims_type: std::any::type_name::<C>(),
-            })
-        }
-    }
-
-    impl<C, S> FromRequestParts<S> for Auth<C>
-    where
-        C: Clone + Send + Sync + 'static,
-        S: Send + Sync,
-    {
-        type Rejection = AuthRejection;
-
-        async fn from_request_parts(
-            parts: &mut Parts,
-            _state: &S,
-        ) -> Result<Self, Self::Rejection> {
-            if let Some(auth) = parts.extensions.get::<Auth<C>>() {
-                return Ok(auth.clone());
-            }
-            match parts.extensions.get::<Unauthenticated<C>>() {
-                Some(anonymous) => Err(AuthRejection::Unauthenticated(
-                    anonymous
-                        .config
-                        .reject(&AuthError::MissingToken, &parts.headers),
-                )),
-                None => Err(AuthRejection::MissingLayer {
-                    claims_type: std::any::type_name::<C>(),
-                }),
-            }
-        }
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        from_extensions(parts)
     }
 }
 
-#[cfg(feature = "axum")]
-pub use axum_impls::AuthRejection;
+impl<C, S> FromRequestParts<S> for Auth<C>
+where
+    C: Clone + Send + Sync + 'static,
+    S: Send + Sync,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        from_extensions(parts)?.ok_or(AuthRejection {
+            kind: Kind::Refused(AuthError::MissingToken),
+        })
+    }
+}

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
 #[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
 compile_error!(
@@ -9,44 +11,31 @@ compile_error!(
      `tower-jwt-auth = { version = \"0.1\", default-features = false, features = [\"rust_crypto\"] }`."
 );
 
-mod authorize;
-mod body;
+mod auth;
+pub mod authorize;
 mod claims;
-mod clock;
-mod cookies;
+pub mod clock;
 mod error;
-mod extract;
-mod future;
-mod issue;
-mod keys;
-mod layer;
-#[cfg(feature = "redis")]
-mod redis_store;
-mod revoke;
-mod service;
-mod session;
-mod token;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod extract;
+pub mod keys;
+pub mod middleware;
+pub mod revocation;
+mod token_source;
+pub mod tokens;
 mod verify;
 
-pub use authorize::{Grants, RequireLayer, RequireService, Requirement};
-pub use body::ResponseBody;
-pub use clock::{Clock, ManualClock};
-pub use cookies::AuthCookies;
+pub use auth::Auth;
+pub use authorize::Requirement;
+pub use claims::TokenType;
 pub use error::AuthError;
-pub use extract::Auth;
-#[cfg(feature = "axum")]
-pub use extract::AuthRejection;
-pub use future::ResponseFuture;
-pub use issue::{IssueError, IssuedToken, TokenIssuer};
+pub use jsonwebtoken::jwk;
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use keys::RemoteJwks;
-pub use keys::{KeyError, KeySet, KeySource, PublicJwks, SigningKey, TrustedIssuer, VerifyingKey};
-pub use layer::JwtLayer;
-#[cfg(feature = "redis")]
-pub use redis_store::RedisStore;
-pub use revoke::{MemoryStore, RevocationStore, Revoke, StoreError, StoreFuture};
-pub use service::JwtService;
-pub use session::{SessionError, Sessions, TokenPair};
-pub use token::TokenSource;
-pub use verify::TokenType;
+pub use keys::{KeySet, SigningKey, VerifyingKey};
+pub use middleware::JwtLayer;
+pub use token_source::TokenSource;
+pub use tokens::{JwtSessions, TokenIssuer};

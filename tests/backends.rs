@@ -9,7 +9,8 @@ use axum::routing::get;
 use axum::Router;
 use common::*;
 use jsonwebtoken::crypto::CryptoProvider;
-use tower_jwt_auth::{Auth, JwtLayer, ManualClock, VerifyingKey};
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::{Auth, JwtLayer, VerifyingKey};
 
 #[tokio::test]
 async fn both_backends_on_still_verify_tokens_without_a_panic() {

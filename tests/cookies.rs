@@ -9,9 +9,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
 use serde_json::{json, Value};
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::revocation::MemoryStore;
+use tower_jwt_auth::tokens::{AuthCookies, SessionError, TokenPair};
 use tower_jwt_auth::{
-    Auth, AuthCookies, AuthError, JwtLayer, ManualClock, MemoryStore, SessionError, Sessions,
-    SigningKey, TokenPair, TokenSource, VerifyingKey,
+    Auth, AuthError, JwtLayer, JwtSessions, SigningKey, TokenSource, VerifyingKey,
 };
 
 fn layer(source: TokenSource) -> JwtLayer<Value> {
@@ -218,7 +220,7 @@ async fn a_forged_cookie_token_is_401_whatever_the_csrf_header() {
 
 #[tokio::test]
 async fn without_csrf_turns_the_check_off() {
-    let app = app(layer(TokenSource::cookie("access_token")).without_csrf());
+    let app = app(layer(TokenSource::cookie("access_token")).allow_cookies_without_csrf(true));
     let cookie = format!("access_token={}", token("1", None));
     assert_eq!(
         send_with_method(&app, Method::POST, &[("cookie", &cookie)])
@@ -238,8 +240,8 @@ async fn a_custom_header_source_works_without_a_csrf_token() {
     assert_eq!(reply.body, json!({"sub": "7"}));
 }
 
-fn cookie_sessions() -> Sessions {
-    Sessions::new(
+fn cookie_sessions() -> JwtSessions {
+    JwtSessions::new(
         SigningKey::hs256(SECRET).unwrap(),
         VerifyingKey::hs256(SECRET).unwrap(),
         MemoryStore::new(),
@@ -247,7 +249,7 @@ fn cookie_sessions() -> Sessions {
 }
 
 /// A pair from `sessions` bound to a fresh CSRF value, and that value.
-fn pair_with_csrf(sessions: &Sessions) -> (TokenPair, String) {
+fn pair_with_csrf(sessions: &JwtSessions) -> (TokenPair, String) {
     let csrf = AuthCookies::csrf_value().unwrap();
     let pair = sessions
         .issue(&json!({"sub": "1", AuthCookies::csrf_claim(): csrf}))
@@ -333,7 +335,7 @@ fn csrf_of(set: &[HeaderValue]) -> String {
 const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 
 /// A browser's login: the sessions, their cookie names, and the `Set-Cookie` values it got.
-fn browser_login() -> (Sessions, AuthCookies, [HeaderValue; 3]) {
+fn browser_login() -> (JwtSessions, AuthCookies, [HeaderValue; 3]) {
     let sessions = cookie_sessions();
     let cookies = AuthCookies::new();
     let (_, set) = sessions

@@ -17,9 +17,8 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Server};
 use tonic::{Code, Request, Response, Status};
-use tower_jwt_auth::{
-    Auth, JwtLayer, ManualClock, SigningKey, TokenIssuer, TokenType, VerifyingKey,
-};
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::{Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
 use greeter::{Greeter, GreeterClient, GreeterServer, HelloReply, HelloRequest};
 

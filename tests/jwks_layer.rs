@@ -13,9 +13,9 @@ use common::jwks::JwksProvider;
 use common::keys::{jwks_document, signing_key};
 use common::*;
 use serde_json::{json, Value};
-use tower_jwt_auth::{
-    Algorithm, Auth, JwtLayer, ManualClock, RemoteJwks, SigningKey, TokenIssuer, TrustedIssuer,
-};
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::keys::TrustedIssuer;
+use tower_jwt_auth::{Algorithm, Auth, JwtLayer, RemoteJwks, SigningKey, TokenIssuer};
 
 fn token(signer: &SigningKey, claims: Value) -> String {
     TokenIssuer::new(signer.clone())

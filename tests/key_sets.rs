@@ -9,10 +9,9 @@ use common::keys::{signing_key, verifying_key};
 use common::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_jwt_auth::{
-    Algorithm, Auth, JwtLayer, KeyError, KeySet, ManualClock, PublicJwks, SigningKey, TokenIssuer,
-    VerifyingKey,
-};
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::keys::{KeyError, PublicJwks};
+use tower_jwt_auth::{Algorithm, Auth, JwtLayer, KeySet, SigningKey, TokenIssuer, VerifyingKey};
 
 #[derive(Clone, Deserialize)]
 struct Claims {

@@ -4,7 +4,8 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use tower_jwt_auth::{Algorithm, JwtLayer, KeyError, SigningKey, VerifyingKey};
+use tower_jwt_auth::keys::KeyError;
+use tower_jwt_auth::{Algorithm, JwtLayer, SigningKey, VerifyingKey};
 
 #[test]
 fn hmac_secrets_shorter_than_the_hash_are_refused() {

@@ -8,7 +8,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
 use serde_json::{json, Value};
-use tower_jwt_auth::{Algorithm, Auth, JwtLayer, ManualClock, TrustedIssuer, VerifyingKey};
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::keys::TrustedIssuer;
+use tower_jwt_auth::{Algorithm, Auth, JwtLayer, VerifyingKey};
 
 const A: &str = "https://a.example";
 const B: &str = "https://b.example/realms/demo";

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::wait::eventually;
 use redis::aio::MultiplexedConnection;
 use redis_server::{Mode, Proxy, RedisServer};
-use tower_jwt_auth::{RedisStore, RevocationStore, Revoke, StoreError};
+use tower_jwt_auth::revocation::{RedisStore, Revocation, RevocationStore, StoreError};
 
 const READY: Duration = Duration::from_secs(5);
 
@@ -61,7 +61,9 @@ async fn token_revoked_on_one_instance_is_refused_by_another_within_100ms() {
     assert!(!revoked(&b, "jti-1", None));
 
     let start = Instant::now();
-    a.revoke(Revoke::Token("jti-1"), now() + 60).await.unwrap();
+    a.revoke(Revocation::Token("jti-1"), now() + 60)
+        .await
+        .unwrap();
     assert!(
         revoked(&a, "jti-1", None),
         "the revoking instance refuses at once"
@@ -81,7 +83,9 @@ async fn family_revoked_on_one_instance_is_refused_by_another_within_100ms() {
     let b = synced_store(&redis.url()).await;
 
     let start = Instant::now();
-    a.revoke(Revoke::Family("sid-1"), now() + 60).await.unwrap();
+    a.revoke(Revocation::Family("sid-1"), now() + 60)
+        .await
+        .unwrap();
     eventually(Duration::from_secs(1), || {
         revoked(&b, "any-jti", Some("sid-1"))
     })
@@ -100,11 +104,11 @@ async fn instance_started_after_revocations_loads_them_all_at_sync() {
     let until = now() + 60;
     // More than one SCAN batch, and ids with spaces and colons.
     for i in 0..2500 {
-        a.revoke(Revoke::Token(&format!("jti {i}:x")), until)
+        a.revoke(Revocation::Token(&format!("jti {i}:x")), until)
             .await
             .unwrap();
     }
-    a.revoke(Revoke::Family("sid-1"), until).await.unwrap();
+    a.revoke(Revocation::Family("sid-1"), until).await.unwrap();
 
     let b = synced_store(&redis.url()).await;
     for i in 0..2500 {
@@ -157,7 +161,7 @@ async fn redis_outage_fails_closed_then_both_instances_recover_without_losing_re
     let a = synced_store(&redis.url()).await;
     let b = synced_store(&redis.url()).await;
     let until = now() + 60;
-    a.revoke(Revoke::Token("before"), until).await.unwrap();
+    a.revoke(Revocation::Token("before"), until).await.unwrap();
     eventually(Duration::from_secs(1), || revoked(&b, "before", None))
         .await
         .unwrap();
@@ -170,14 +174,14 @@ async fn redis_outage_fails_closed_then_both_instances_recover_without_losing_re
     .expect("both instances still answer with Redis down");
     eprintln!("outage noticed after {took:?}");
     assert!(!a.is_synced() && !b.is_synced());
-    assert!(a.revoke(Revoke::Token("during"), until).await.is_err());
+    assert!(a.revoke(Revocation::Token("during"), until).await.is_err());
     assert!(b.consume("refresh", until).await.is_err());
 
     redis.start_again();
     a.ready(READY).await.unwrap();
     // Written by A as soon as it is back, while B may still be reconnecting: B must get it,
     // from the channel or from its resync scan.
-    a.revoke(Revoke::Token("after"), until).await.unwrap();
+    a.revoke(Revocation::Token("after"), until).await.unwrap();
     b.ready(READY).await.unwrap();
     eventually(Duration::from_millis(100), || revoked(&b, "after", None))
         .await
@@ -200,10 +204,10 @@ async fn revocation_made_while_an_instance_is_cut_off_is_loaded_when_it_reconnec
     eventually(Duration::from_secs(2), || unavailable(&b))
         .await
         .expect("B still answers while cut off");
-    a.revoke(Revoke::Token("while-away"), now() + 60)
+    a.revoke(Revocation::Token("while-away"), now() + 60)
         .await
         .unwrap();
-    a.revoke(Revoke::Family("sid-away"), now() + 60)
+    a.revoke(Revocation::Family("sid-away"), now() + 60)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -228,7 +232,7 @@ async fn half_dead_connection_is_noticed_by_ping_and_replaced() {
         .await
         .expect("B never noticed its connection was dead");
     assert!(took < Duration::from_millis(2500), "noticed after {took:?}");
-    a.revoke(Revoke::Token("meanwhile"), now() + 60)
+    a.revoke(Revocation::Token("meanwhile"), now() + 60)
         .await
         .unwrap();
 
@@ -246,7 +250,7 @@ async fn revocations_expire_in_redis_and_in_the_mirror_at_until() {
     let until = now() + 2;
     let key = "tower-jwt-auth:revoked:jti:short";
 
-    a.revoke(Revoke::Token("short"), until).await.unwrap();
+    a.revoke(Revocation::Token("short"), until).await.unwrap();
     eventually(Duration::from_secs(1), || revoked(&b, "short", None))
         .await
         .unwrap();
@@ -272,7 +276,7 @@ async fn until_already_past_stores_nothing_and_is_no_first_use() {
     let store = synced_store(&redis.url()).await;
     let past = now() - 1;
 
-    store.revoke(Revoke::Token("old"), past).await.unwrap();
+    store.revoke(Revocation::Token("old"), past).await.unwrap();
     assert!(!revoked(&store, "old", None));
     assert!(!exists(&mut conn, "tower-jwt-auth:revoked:jti:old").await);
     assert!(!store.consume("old-refresh", past).await.unwrap());
@@ -290,13 +294,19 @@ async fn store_created_while_redis_is_down_becomes_ready_when_redis_starts() {
     assert!(!store.is_synced());
     let err = store.ready(Duration::from_millis(300)).await.unwrap_err();
     assert!(err.to_string().contains("not in sync"), "{err}");
-    assert!(store.revoke(Revoke::Token("j"), now() + 60).await.is_err());
+    assert!(store
+        .revoke(Revocation::Token("j"), now() + 60)
+        .await
+        .is_err());
 
     redis.start_again();
     store.ready(READY).await.unwrap();
     assert!(store.is_synced());
     assert!(!revoked(&store, "other", None));
-    store.revoke(Revoke::Token("k"), now() + 60).await.unwrap();
+    store
+        .revoke(Revocation::Token("k"), now() + 60)
+        .await
+        .unwrap();
     assert!(revoked(&store, "k", None));
 }
 
@@ -352,8 +362,8 @@ async fn keys_live_under_the_prefix_and_expire_at_until() {
     let other_prefix = synced_store(&redis.url()).await;
     let until = now() + 100;
 
-    store.revoke(Revoke::Token("j 1"), until).await.unwrap();
-    store.revoke(Revoke::Family("s1"), until).await.unwrap();
+    store.revoke(Revocation::Token("j 1"), until).await.unwrap();
+    store.revoke(Revocation::Family("s1"), until).await.unwrap();
     assert!(store.consume("r1", until).await.unwrap());
 
     for (key, value) in [

@@ -12,7 +12,8 @@ use common::keys::{jwks_document, signing_key};
 use common::wait::eventually;
 use tokio::net::TcpListener;
 use tokio::time::{sleep, Instant};
-use tower_jwt_auth::{Algorithm, KeyError, RemoteJwks, SigningKey};
+use tower_jwt_auth::keys::KeyError;
+use tower_jwt_auth::{Algorithm, RemoteJwks, SigningKey};
 
 const LONG: Duration = Duration::from_secs(5);
 

@@ -11,10 +11,12 @@ use axum::{Json, Router};
 use common::*;
 use serde::Deserialize;
 use serde_json::json;
-use tower_jwt_auth::{
-    Auth, AuthError, JwtLayer, ManualClock, MemoryStore, RevocationStore, Revoke, SessionError,
-    Sessions, SigningKey, StoreError, StoreFuture, TokenPair, VerifyingKey,
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::revocation::{
+    MemoryStore, Revocation, RevocationStore, StoreError, StoreFuture,
 };
+use tower_jwt_auth::tokens::{SessionError, TokenPair};
+use tower_jwt_auth::{Auth, AuthError, JwtLayer, JwtSessions, SigningKey, VerifyingKey};
 
 #[derive(Clone, Debug, Deserialize)]
 struct Claims {
@@ -22,8 +24,8 @@ struct Claims {
     sid: Option<String>,
 }
 
-fn sessions(store: MemoryStore, clock: &ManualClock) -> Sessions {
-    Sessions::new(
+fn sessions(store: MemoryStore, clock: &ManualClock) -> JwtSessions {
+    JwtSessions::new(
         SigningKey::hs256(SECRET).unwrap(),
         VerifyingKey::hs256(SECRET).unwrap(),
         store,
@@ -31,7 +33,7 @@ fn sessions(store: MemoryStore, clock: &ManualClock) -> Sessions {
     .clock(clock.clone())
 }
 
-fn app(sessions: &Sessions) -> Router {
+fn app(sessions: &JwtSessions) -> Router {
     Router::new()
         .route(
             "/",
@@ -40,7 +42,7 @@ fn app(sessions: &Sessions) -> Router {
         .layer(sessions.layer::<Claims>())
 }
 
-fn login(sessions: &Sessions) -> TokenPair {
+fn login(sessions: &JwtSessions) -> TokenPair {
     sessions
         .issue(&json!({"sub": "1", "username": "john"}))
         .unwrap()
@@ -229,7 +231,7 @@ async fn a_token_without_jti_is_refused_where_revocation_is_on() {
 struct DownStore;
 
 impl RevocationStore for DownStore {
-    fn revoke<'a>(&'a self, _: Revoke<'a>, _: u64) -> StoreFuture<'a, ()> {
+    fn revoke<'a>(&'a self, _: Revocation<'a>, _: u64) -> StoreFuture<'a, ()> {
         Box::pin(async { Err(StoreError::unavailable("down")) })
     }
     fn consume<'a>(&'a self, _: &'a str, _: u64) -> StoreFuture<'a, bool> {
@@ -245,7 +247,7 @@ fn down_app(fail_open: bool) -> Router {
         .clock(ManualClock::new(NOW))
         .revocation(DownStore);
     if fail_open {
-        layer = layer.revocation_fail_open();
+        layer = layer.allow_revocation_outage(true);
     }
     Router::new()
         .route("/", get(|Auth(_): Auth<Claims>| async { "ok" }))
@@ -302,7 +304,7 @@ async fn fail_open_accepts_valid_tokens_but_never_forged_ones() {
 
 #[tokio::test]
 async fn refresh_fails_with_503_when_the_store_is_down() {
-    let sessions = Sessions::new(
+    let sessions = JwtSessions::new(
         SigningKey::hs256(SECRET).unwrap(),
         VerifyingKey::hs256(SECRET).unwrap(),
         DownStore,
@@ -320,7 +322,7 @@ async fn memory_store_stays_bounded_under_100k_revocations_and_drops_expired_one
     let store = MemoryStore::new().clock(clock.clone());
     for i in 0..100_000 {
         store
-            .revoke(Revoke::Token(&format!("jti-{i}")), NOW + 60 + (i % 60))
+            .revoke(Revocation::Token(&format!("jti-{i}")), NOW + 60 + (i % 60))
             .await
             .unwrap();
     }
@@ -329,7 +331,7 @@ async fn memory_store_stays_bounded_under_100k_revocations_and_drops_expired_one
     clock.advance(Duration::from_secs(90));
     // Half of them have expired: the next write sweeps them out.
     store
-        .revoke(Revoke::Family("sid-1"), NOW + 3600)
+        .revoke(Revocation::Family("sid-1"), NOW + 3600)
         .await
         .unwrap();
     let live = (0..100_000u64).filter(|i| 60 + i % 60 > 90).count();

@@ -11,9 +11,8 @@ use axum::{Json, Router};
 use common::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tower_jwt_auth::{
-    Algorithm, Auth, JwtLayer, ManualClock, SigningKey, TokenIssuer, TokenType, VerifyingKey,
-};
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
 #[derive(Serialize)]
 struct NewClaims<'a> {
@@ -78,7 +77,7 @@ fn claims_that_are_not_an_object_are_refused() {
     let issuer = TokenIssuer::new(SigningKey::hs256(SECRET).unwrap());
     assert!(matches!(
         issuer.issue(&json!([1, 2])),
-        Err(tower_jwt_auth::IssueError::ClaimsNotAnObject)
+        Err(tower_jwt_auth::tokens::IssueError::ClaimsNotAnObject)
     ));
 }
 

@@ -2,7 +2,7 @@
 //! `kid` ([`KeySet`], from PEM or a JWKS document), and the public JWKS an issuer serves
 //! ([`PublicJwks`]).
 
-mod key;
+mod error;
 mod publish;
 #[cfg(feature = "jwks")]
 mod remote;
@@ -11,7 +11,7 @@ mod signing;
 mod source;
 mod verifying;
 
-pub use key::KeyError;
+pub use error::KeyError;
 pub use publish::PublicJwks;
 #[cfg(feature = "jwks")]
 pub use remote::RemoteJwks;

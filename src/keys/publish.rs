@@ -14,11 +14,12 @@ use super::{KeyError, SigningKey};
 /// until its last token has expired.
 ///
 /// ```
-/// use tower_jwt_auth::{PublicJwks, SigningKey};
+/// use tower_jwt_auth::SigningKey;
+/// use tower_jwt_auth::keys::PublicJwks;
 ///
 /// // HMAC secrets are never published.
 /// assert!(PublicJwks::new([&SigningKey::hs256([1u8; 32])?]).is_err());
-/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct PublicJwks {
@@ -29,6 +30,12 @@ pub struct PublicJwks {
 impl PublicJwks {
     /// The JWKS document of these keys (each needs a `kid` for verifiers to tell them apart
     /// once there is more than one).
+    ///
+    /// # Errors
+    /// [`KeyError::NotPublishable`] when a key has no public half (an HMAC secret).
+    ///
+    /// # Errors
+    /// [`KeyError::NotPublishable`] when a key has no public half (an HMAC secret).
     pub fn new<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Result<Self, KeyError> {
         let keys = keys
             .into_iter()
@@ -45,7 +52,7 @@ impl PublicJwks {
     ///
     /// ```
     /// # let key = tower_jwt_auth::SigningKey::from_pem(std::fs::read("tests/keys/ec256_private.pem")?, tower_jwt_auth::Algorithm::ES256)?;
-    /// let jwks = tower_jwt_auth::PublicJwks::new([&key])?.max_age(60);
+    /// let jwks = tower_jwt_auth::keys::PublicJwks::new([&key])?.max_age(60);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
@@ -60,6 +67,7 @@ impl PublicJwks {
     }
 
     /// The HTTP response: JSON, `Cache-Control: public, max-age=...`.
+    #[allow(clippy::missing_panics_doc)] // The `expect` cannot fail: digits are header-safe.
     pub fn to_response(&self) -> Response<Bytes> {
         let mut response = Response::new(self.json.clone());
         let headers = response.headers_mut();

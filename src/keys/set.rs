@@ -19,7 +19,7 @@ use crate::error::AuthError;
 ///     VerifyingKey::hs256([2u8; 32])?.with_kid("2026-11"),
 /// ]);
 /// assert_eq!(keys.len(), 2);
-/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct KeySet {
@@ -46,8 +46,16 @@ impl KeySet {
     /// let keys = KeySet::from_jwks(jwks)?;
     /// assert_eq!(keys.kids().collect::<Vec<_>>(), ["k1"]);
     /// assert!(KeySet::from_jwks(br#"{"keys":[]}"#).is_err());
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::InvalidJwks`] when `document` is not a JWKS, [`KeyError::NoUsableKey`] when it
+    /// holds no signing key this crate verifies with.
+    ///
+    /// # Errors
+    /// [`KeyError::InvalidJwks`] when `document` is not a JWKS, [`KeyError::NoUsableKey`] when it
+    /// holds no signing key this crate verifies with.
     pub fn from_jwks(document: &[u8]) -> Result<Self, KeyError> {
         let set: JwkSet = serde_json::from_slice(document).map_err(|_| KeyError::InvalidJwks)?;
         let mut keys = Vec::with_capacity(set.keys.len());
@@ -71,7 +79,7 @@ impl KeySet {
     /// use tower_jwt_auth::{KeySet, VerifyingKey};
     ///
     /// let keys = KeySet::default().with(VerifyingKey::hs256([1u8; 32])?.with_kid("a"));
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     #[must_use]
     pub fn with(mut self, key: VerifyingKey) -> Self {

@@ -5,7 +5,7 @@ use std::fmt;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
 
-use super::key::{checked_secret, ensure_crypto_provider, secret_from_env, KeyError};
+use super::error::{checked_secret, ensure_crypto_provider, secret_from_env, KeyError};
 
 /// A key that signs tokens, and the one algorithm it signs with.
 ///
@@ -13,7 +13,7 @@ use super::key::{checked_secret, ensure_crypto_provider, secret_from_env, KeyErr
 /// use tower_jwt_auth::SigningKey;
 ///
 /// let key = SigningKey::hs256(b"an HS256 secret of at least 32 bytes!")?;
-/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
 /// ```
 #[derive(Clone)]
 pub struct SigningKey {
@@ -24,6 +24,12 @@ pub struct SigningKey {
 
 impl SigningKey {
     /// An HMAC-SHA256 shared secret (at least 32 bytes).
+    ///
+    /// # Errors
+    /// [`KeyError::SecretTooShort`] for a secret under 32 bytes.
+    ///
+    /// # Errors
+    /// [`KeyError::SecretTooShort`] for a secret under 32 bytes.
     pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
         Self::hmac(secret, Algorithm::HS256)
     }
@@ -34,8 +40,16 @@ impl SigningKey {
     /// use tower_jwt_auth::{Algorithm, SigningKey};
     ///
     /// let key = SigningKey::hmac([7u8; 48], Algorithm::HS384)?;
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::WrongAlgorithm`] for a non-HMAC `algorithm`, [`KeyError::SecretTooShort`] for a
+    /// secret shorter than its hash output.
+    ///
+    /// # Errors
+    /// [`KeyError::WrongAlgorithm`] for a non-HMAC `algorithm`, [`KeyError::SecretTooShort`] for a
+    /// secret shorter than its hash output.
     pub fn hmac(secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         let secret = checked_secret(secret.as_ref(), algorithm)?;
         let key =
@@ -54,6 +68,12 @@ impl SigningKey {
     ///
     /// assert!(SigningKey::hmac_from_env("SURELY_UNSET_VARIABLE", Algorithm::HS256).is_err());
     /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::MissingEnv`] when `var` is unset or not UTF-8; else as [`hmac`](Self::hmac).
+    ///
+    /// # Errors
+    /// [`KeyError::MissingEnv`] when `var` is unset or not UTF-8; else as [`hmac`](Self::hmac).
     pub fn hmac_from_env(var: &str, algorithm: Algorithm) -> Result<Self, KeyError> {
         Self::hmac(secret_from_env(var)?, algorithm)
     }
@@ -65,6 +85,16 @@ impl SigningKey {
     ///
     /// assert!(SigningKey::from_pem(b"not a pem", Algorithm::ES256).is_err());
     /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::WrongAlgorithm`] for an HMAC `algorithm`, [`KeyError::InvalidPem`] when the PEM
+    /// is no private key of its family, [`KeyError::RsaKeyTooSmall`] or [`KeyError::CurveMismatch`]
+    /// for a key too weak or on another curve.
+    ///
+    /// # Errors
+    /// [`KeyError::WrongAlgorithm`] for an HMAC `algorithm`, [`KeyError::InvalidPem`] when the PEM
+    /// is no private key of its family, [`KeyError::RsaKeyTooSmall`] or [`KeyError::CurveMismatch`]
+    /// for a key too weak or on another curve.
     pub fn from_pem(pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         ensure_crypto_provider()?;
         let pem = pem.as_ref();
@@ -89,6 +119,12 @@ impl SigningKey {
     ///
     /// assert!(SigningKey::from_der([0u8; 4], Algorithm::HS256).is_err());
     /// ```
+    ///
+    /// # Errors
+    /// As [`from_pem`](Self::from_pem), for DER bytes.
+    ///
+    /// # Errors
+    /// As [`from_pem`](Self::from_pem), for DER bytes.
     pub fn from_der(der: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         ensure_crypto_provider()?;
         let der = der.as_ref();
@@ -111,7 +147,7 @@ impl SigningKey {
     /// use tower_jwt_auth::SigningKey;
     ///
     /// let key = SigningKey::hs256([1u8; 32])?.with_kid("2026-11");
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     #[must_use]
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
@@ -131,8 +167,14 @@ impl SigningKey {
     /// use tower_jwt_auth::SigningKey;
     ///
     /// assert!(SigningKey::hs256([1u8; 32])?.public_jwk().is_err());
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::NotPublishable`] for an HMAC secret.
+    ///
+    /// # Errors
+    /// [`KeyError::NotPublishable`] for an HMAC secret.
     pub fn public_jwk(&self) -> Result<Jwk, KeyError> {
         if self.algorithm.family() == AlgorithmFamily::Hmac {
             return Err(KeyError::NotPublishable);

@@ -60,13 +60,14 @@ impl From<super::RemoteJwks> for KeySource {
 /// token from an unknown issuer never triggers a fetch.
 ///
 /// ```
-/// use tower_jwt_auth::{JwtLayer, TrustedIssuer, VerifyingKey};
+/// use tower_jwt_auth::{JwtLayer, VerifyingKey};
+/// use tower_jwt_auth::keys::TrustedIssuer;
 ///
 /// let layer = JwtLayer::<serde_json::Value>::for_issuers([
 ///     TrustedIssuer::new("https://a.example", VerifyingKey::hs256([1u8; 32])?).audience("api"),
 ///     TrustedIssuer::new("https://b.example", VerifyingKey::hs256([2u8; 32])?).audience("api"),
 /// ]);
-/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct TrustedIssuer {
@@ -88,11 +89,11 @@ impl TrustedIssuer {
     /// This issuer's tokens must name `audience` in `aud` (call again for several).
     ///
     /// ```
-    /// # use tower_jwt_auth::{TrustedIssuer, VerifyingKey};
+    /// # use tower_jwt_auth::{keys::TrustedIssuer, VerifyingKey};
     /// let issuer = TrustedIssuer::new("https://a.example", VerifyingKey::hs256([1u8; 32])?)
     ///     .audience("orders")
     ///     .audience("billing");
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     #[must_use]
     pub fn audience(mut self, audience: impl Into<String>) -> Self {

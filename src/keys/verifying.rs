@@ -7,7 +7,7 @@ use std::fmt;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 
-use super::key::{
+use super::error::{
     check_strength, checked_secret, ensure_crypto_provider, jwk_algorithm, rsa_bits,
     secret_from_env, KeyError,
 };
@@ -19,7 +19,7 @@ use super::key::{
 ///
 /// let key = VerifyingKey::hs256(b"an HS256 secret of at least 32 bytes!")?;
 /// assert!(VerifyingKey::hs256(b"too short").is_err());
-/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
 /// ```
 #[derive(Clone)]
 pub struct VerifyingKey {
@@ -30,6 +30,12 @@ pub struct VerifyingKey {
 
 impl VerifyingKey {
     /// An HMAC-SHA256 shared secret (at least 32 bytes).
+    ///
+    /// # Errors
+    /// [`KeyError::SecretTooShort`] for a secret under 32 bytes.
+    ///
+    /// # Errors
+    /// [`KeyError::SecretTooShort`] for a secret under 32 bytes.
     pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
         Self::hmac(secret, Algorithm::HS256)
     }
@@ -42,8 +48,16 @@ impl VerifyingKey {
     ///
     /// let key = VerifyingKey::hmac([7u8; 64], Algorithm::HS512)?;
     /// assert!(VerifyingKey::hmac([7u8; 32], Algorithm::HS512).is_err());
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::WrongAlgorithm`] for a non-HMAC `algorithm`, [`KeyError::SecretTooShort`] for a
+    /// secret shorter than its hash output.
+    ///
+    /// # Errors
+    /// [`KeyError::WrongAlgorithm`] for a non-HMAC `algorithm`, [`KeyError::SecretTooShort`] for a
+    /// secret shorter than its hash output.
     pub fn hmac(secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         let secret = checked_secret(secret.as_ref(), algorithm)?;
         Ok(Self::bound(
@@ -55,11 +69,18 @@ impl VerifyingKey {
     /// An HMAC secret read from the environment variable `var` (its UTF-8 bytes).
     ///
     /// ```
-    /// use tower_jwt_auth::{Algorithm, KeyError, VerifyingKey};
+    /// use tower_jwt_auth::{Algorithm, VerifyingKey};
+    /// use tower_jwt_auth::keys::KeyError;
     ///
     /// let err = VerifyingKey::hmac_from_env("SURELY_UNSET_VARIABLE", Algorithm::HS256).unwrap_err();
     /// assert_eq!(err, KeyError::MissingEnv("SURELY_UNSET_VARIABLE".into()));
     /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::MissingEnv`] when `var` is unset or not UTF-8; else as [`hmac`](Self::hmac).
+    ///
+    /// # Errors
+    /// [`KeyError::MissingEnv`] when `var` is unset or not UTF-8; else as [`hmac`](Self::hmac).
     pub fn hmac_from_env(var: &str, algorithm: Algorithm) -> Result<Self, KeyError> {
         Self::hmac(secret_from_env(var)?, algorithm)
     }
@@ -68,13 +89,24 @@ impl VerifyingKey {
     /// (`ES256`, `ES384`) or Ed25519 (`EdDSA`).
     ///
     /// ```
-    /// use tower_jwt_auth::{Algorithm, KeyError, VerifyingKey};
+    /// use tower_jwt_auth::{Algorithm, VerifyingKey};
+    /// use tower_jwt_auth::keys::KeyError;
     ///
     /// let err = VerifyingKey::from_pem(b"not a pem", Algorithm::RS256).unwrap_err();
     /// assert_eq!(err, KeyError::InvalidPem(Algorithm::RS256));
     /// // A PEM key never verifies HMAC: that is the algorithm-confusion attack.
     /// assert!(VerifyingKey::from_pem(b"", Algorithm::HS256).is_err());
     /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::WrongAlgorithm`] for an HMAC `algorithm`, [`KeyError::InvalidPem`] when the PEM
+    /// is no public key (or certificate) of its family, [`KeyError::RsaKeyTooSmall`] or
+    /// [`KeyError::CurveMismatch`] for a key too weak or on another curve.
+    ///
+    /// # Errors
+    /// [`KeyError::WrongAlgorithm`] for an HMAC `algorithm`, [`KeyError::InvalidPem`] when the PEM
+    /// is no public key (or certificate) of its family, [`KeyError::RsaKeyTooSmall`] or
+    /// [`KeyError::CurveMismatch`] for a key too weak or on another curve.
     pub fn from_pem(pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         ensure_crypto_provider()?;
         let pem = pem.as_ref();
@@ -93,10 +125,17 @@ impl VerifyingKey {
     /// SEC 1 point for EC, the 32 raw bytes for Ed25519 (what a PEM's body holds).
     ///
     /// ```
-    /// use tower_jwt_auth::{Algorithm, KeyError, VerifyingKey};
+    /// use tower_jwt_auth::{Algorithm, VerifyingKey};
+    /// use tower_jwt_auth::keys::KeyError;
     ///
     /// assert_eq!(VerifyingKey::from_der([4u8; 10], Algorithm::ES256).unwrap_err(), KeyError::CurveMismatch(Algorithm::ES256));
     /// ```
+    ///
+    /// # Errors
+    /// As [`from_pem`](Self::from_pem), for DER bytes.
+    ///
+    /// # Errors
+    /// As [`from_pem`](Self::from_pem), for DER bytes.
     pub fn from_der(der: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         ensure_crypto_provider()?;
         let der = der.as_ref();
@@ -123,6 +162,14 @@ impl VerifyingKey {
     /// assert_eq!(key.algorithm(), Algorithm::EdDSA);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`KeyError::UnsupportedJwk`] for an encryption, symmetric or unsupported key, and the
+    /// errors of [`from_der`](Self::from_der) for a weak one.
+    ///
+    /// # Errors
+    /// [`KeyError::UnsupportedJwk`] for an encryption, symmetric or unsupported key, and the
+    /// errors of [`from_der`](Self::from_der) for a weak one.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
         ensure_crypto_provider()?;
         if jwk
@@ -184,7 +231,7 @@ impl VerifyingKey {
     /// use tower_jwt_auth::VerifyingKey;
     ///
     /// let key = VerifyingKey::hs256([1u8; 32])?.with_kid("2026-11");
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     #[must_use]
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {

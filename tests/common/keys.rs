@@ -1,7 +1,8 @@
 //! Keys made from the test-only PEM files in `tests/keys/`, always named `(name, alg, kid)`, and
 //! the JWKS document that publishes them.
 
-use tower_jwt_auth::{Algorithm, PublicJwks, SigningKey, VerifyingKey};
+use tower_jwt_auth::keys::PublicJwks;
+use tower_jwt_auth::{Algorithm, SigningKey, VerifyingKey};
 
 use super::pem;
 

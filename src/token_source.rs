@@ -41,11 +41,11 @@ enum Kind {
     },
 }
 
-/// A token and whether it came from a cookie, or somewhere the browser may attach it by itself
-/// (which makes CSRF protection necessary).
+/// A token, and whether it came from a cookie or somewhere else the browser may attach it by
+/// itself (which makes CSRF protection necessary on unsafe methods).
 pub(crate) struct Found<'a> {
     pub(crate) token: &'a str,
-    pub(crate) from_cookie: bool,
+    pub(crate) needs_csrf: bool,
 }
 
 impl TokenSource {
@@ -107,6 +107,10 @@ impl TokenSource {
     /// headers.insert("cookie", "theme=dark; refresh_token=abc.def.ghi".parse().unwrap());
     /// assert_eq!(TokenSource::cookie("refresh_token").find(&headers), Ok(Some("abc.def.ghi")));
     /// ```
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidRequest`] for a malformed or repeated credential (400), or
+    /// [`AuthError::Malformed`] for a cookie value that cannot be a token.
     pub fn find<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, AuthError> {
         Ok(self.locate(headers)?.map(|found| found.token))
     }
@@ -117,11 +121,11 @@ impl TokenSource {
     ) -> Result<Option<Found<'a>>, AuthError> {
         let from_header = |token| Found {
             token,
-            from_cookie: false,
+            needs_csrf: false,
         };
         let from_cookie = |token| Found {
             token,
-            from_cookie: true,
+            needs_csrf: true,
         };
         match &self.0 {
             Kind::Header => Ok(bearer(headers)?.map(from_header)),
@@ -132,7 +136,7 @@ impl TokenSource {
             },
             Kind::Custom { find, ambient } => Ok(find(headers)?.map(|token| Found {
                 token,
-                from_cookie: *ambient,
+                needs_csrf: *ambient,
             })),
         }
     }
@@ -213,4 +217,88 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'
 /// RFC 7235 token68 characters.
 fn is_token68(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn bearer_reads_the_token_of_a_case_insensitive_scheme() {
+        let token = |value| {
+            let headers = headers(&[("authorization", value)]);
+            bearer(&headers).map(|token| token.map(str::to_owned))
+        };
+        let found = |token: &str| Ok(Some(token.to_owned()));
+        assert_eq!(token("Bearer a.b.c"), found("a.b.c"));
+        assert_eq!(token("bearer a.b.c"), found("a.b.c"));
+        assert_eq!(token("BEARER   a.b.c  "), found("a.b.c"));
+        assert_eq!(token("Bearer abc-_~+/="), found("abc-_~+/="));
+    }
+
+    #[test]
+    fn bearer_leaves_other_schemes_and_absent_headers_alone() {
+        assert_eq!(bearer(&HeaderMap::new()), Ok(None));
+        assert_eq!(
+            bearer(&headers(&[("authorization", "Basic dXNlcg==")])),
+            Ok(None)
+        );
+        assert_eq!(
+            bearer(&headers(&[("authorization", "DPoP a.b.c")])),
+            Ok(None)
+        );
+        assert_eq!(
+            bearer(&headers(&[("authorization", "Bear a.b.c")])),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn bearer_refuses_malformed_and_repeated_credentials() {
+        for value in [
+            "Bearer",
+            "Bearer ",
+            "Bearer:a.b.c",
+            "Bearer\ta.b.c",
+            "Bearer a b",
+            "Bearer a,b",
+            "Bearerx a",
+        ] {
+            let value = HeaderValue::from_str(value).unwrap();
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, value);
+            assert_eq!(
+                bearer(&headers),
+                Err(AuthError::InvalidRequest),
+                "{headers:?}"
+            );
+        }
+        let twice = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")]);
+        assert_eq!(bearer(&twice), Err(AuthError::InvalidRequest));
+    }
+
+    #[test]
+    fn cookie_reads_one_value_and_refuses_tossed_or_malformed_ones() {
+        let jar = |value| headers(&[("cookie", value)]);
+        assert_eq!(cookie(&jar("a=1; t=x.y.z; b=2"), "t"), Ok(Some("x.y.z")));
+        assert_eq!(cookie(&jar("a=1"), "t"), Ok(None));
+        assert_eq!(cookie(&jar("t="), "t"), Ok(None));
+        assert_eq!(
+            cookie(&jar("t=1; t=2"), "t"),
+            Err(AuthError::InvalidRequest)
+        );
+        let split = headers(&[("cookie", "t=1"), ("cookie", "t=2")]);
+        assert_eq!(cookie(&split, "t"), Err(AuthError::InvalidRequest));
+        assert_eq!(cookie(&jar("t=a%20b"), "t"), Err(AuthError::Malformed));
+    }
 }

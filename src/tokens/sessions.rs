@@ -1,4 +1,4 @@
-//! Logins as token families: [`Sessions`] mints access/refresh pairs that share a family id
+//! Logins as token families: [`JwtSessions`] mints access/refresh pairs that share a family id
 //! (`sid`), rotates refresh tokens with reuse detection, and logs out by revoking the family.
 
 use std::fmt;
@@ -9,15 +9,16 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::cookies::AuthCookies;
+use super::issuer::{random_id, IssueError, IssuedToken, TokenIssuer};
+use crate::claims::{TokenType, CSRF_CLAIM};
 use crate::clock::Clock;
-use crate::cookies::AuthCookies;
 use crate::error::AuthError;
-use crate::issue::{random_id, IssueError, IssuedToken, TokenIssuer};
 use crate::keys::{SigningKey, VerifyingKey};
-use crate::layer::JwtLayer;
-use crate::revoke::{RevocationStore, Revoke, StoreError};
-use crate::token::bearer;
-use crate::verify::{Csrf, Keys, Rules, TokenType, CSRF_CLAIM};
+use crate::middleware::JwtLayer;
+use crate::revocation::{Revocation, RevocationStore, StoreError};
+use crate::token_source::bearer;
+use crate::verify::{Csrf, Keys, Rules};
 
 /// An access token and the refresh token of the same login.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,27 +114,28 @@ impl axum_core::response::IntoResponse for SessionError {
 
 /// Access/refresh token pairs over one key and one [`RevocationStore`].
 ///
-/// - [`issue`](Sessions::issue) starts a login: a new family id (`sid`), an access token
+/// - [`issue`](JwtSessions::issue) starts a login: a new family id (`sid`), an access token
 ///   (`"type": "access"`, 15 minutes) and a refresh token (`"type": "refresh"`, 7 days), each
 ///   with its own `jti`.
-/// - [`refresh`](Sessions::refresh) takes a refresh token once and returns a new pair of the same
+/// - [`refresh`](JwtSessions::refresh) takes a refresh token once and returns a new pair of the same
 ///   family; presenting a used refresh token again revokes the whole family.
-/// - [`logout`](Sessions::logout) revokes the family: its access and refresh tokens are refused.
-/// - [`layer`](Sessions::layer) is the `JwtLayer` that accepts only this family's live access
+/// - [`logout`](JwtSessions::logout) revokes the family: its access and refresh tokens are refused.
+/// - [`layer`](JwtSessions::layer) is the `JwtLayer` that accepts only this family's live access
 ///   tokens.
 ///
 /// ```
-/// use tower_jwt_auth::{MemoryStore, Sessions, SigningKey, VerifyingKey};
+/// use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey};
+/// use tower_jwt_auth::revocation::MemoryStore;
 ///
 /// let secret = b"an HS256 secret of at least 32 bytes!";
-/// let sessions = Sessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+/// let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
 /// let pair = sessions.issue(&serde_json::json!({"sub": "1"}))?;
 /// let layer = sessions.layer::<serde_json::Value>();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 #[must_use]
-pub struct Sessions {
+pub struct JwtSessions {
     access: TokenIssuer,
     refresh: TokenIssuer,
     verifying: VerifyingKey,
@@ -147,8 +149,8 @@ pub struct Sessions {
     clock: Clock,
 }
 
-impl Sessions {
-    /// Sessions signing with `signing`, verifying with `verifying` (the same secret for HMAC,
+impl JwtSessions {
+    /// JwtSessions signing with `signing`, verifying with `verifying` (the same secret for HMAC,
     /// the public half otherwise), keeping revocations in `store`.
     pub fn new(signing: SigningKey, verifying: VerifyingKey, store: impl RevocationStore) -> Self {
         let access_type = TokenType::claim("type", "access");
@@ -175,8 +177,8 @@ impl Sessions {
     ///
     /// ```
     /// # let s = b"an HS256 secret of at least 32 bytes!";
-    /// # use tower_jwt_auth::*;
-    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    /// # use tower_jwt_auth::{*, clock::ManualClock, keys::KeyError, revocation::MemoryStore};
+    /// let sessions = JwtSessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
     ///     .access_ttl(std::time::Duration::from_secs(300));
     /// # Ok::<(), KeyError>(())
     /// ```
@@ -189,8 +191,8 @@ impl Sessions {
     ///
     /// ```
     /// # let s = b"an HS256 secret of at least 32 bytes!";
-    /// # use tower_jwt_auth::*;
-    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    /// # use tower_jwt_auth::{*, clock::ManualClock, keys::KeyError, revocation::MemoryStore};
+    /// let sessions = JwtSessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
     ///     .refresh_ttl(std::time::Duration::from_secs(24 * 3600));
     /// # Ok::<(), KeyError>(())
     /// ```
@@ -200,13 +202,13 @@ impl Sessions {
         self
     }
 
-    /// Clock skew allowed on `exp`/`nbf` by [`layer`](Sessions::layer) and by refresh
+    /// Clock skew allowed on `exp`/`nbf` by [`layer`](JwtSessions::layer) and by refresh
     /// (default 30 s).
     ///
     /// ```
     /// # let s = b"an HS256 secret of at least 32 bytes!";
-    /// # use tower_jwt_auth::*;
-    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    /// # use tower_jwt_auth::{*, clock::ManualClock, keys::KeyError, revocation::MemoryStore};
+    /// let sessions = JwtSessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
     ///     .leeway(std::time::Duration::from_secs(5));
     /// # Ok::<(), KeyError>(())
     /// ```
@@ -215,12 +217,12 @@ impl Sessions {
         self
     }
 
-    /// The `iss` of every token, required by [`layer`](Sessions::layer) and by refresh.
+    /// The `iss` of every token, required by [`layer`](JwtSessions::layer) and by refresh.
     ///
     /// ```
     /// # let s = b"an HS256 secret of at least 32 bytes!";
-    /// # use tower_jwt_auth::*;
-    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    /// # use tower_jwt_auth::{*, clock::ManualClock, keys::KeyError, revocation::MemoryStore};
+    /// let sessions = JwtSessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
     ///     .issuer("https://auth.example.com");
     /// # Ok::<(), KeyError>(())
     /// ```
@@ -232,12 +234,12 @@ impl Sessions {
         self
     }
 
-    /// The `aud` of every token, required by [`layer`](Sessions::layer) and by refresh.
+    /// The `aud` of every token, required by [`layer`](JwtSessions::layer) and by refresh.
     ///
     /// ```
     /// # let s = b"an HS256 secret of at least 32 bytes!";
-    /// # use tower_jwt_auth::*;
-    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    /// # use tower_jwt_auth::{*, clock::ManualClock, keys::KeyError, revocation::MemoryStore};
+    /// let sessions = JwtSessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
     ///     .audience("orders-api");
     /// # Ok::<(), KeyError>(())
     /// ```
@@ -253,8 +255,8 @@ impl Sessions {
     ///
     /// ```
     /// # let s = b"an HS256 secret of at least 32 bytes!";
-    /// # use tower_jwt_auth::*;
-    /// let sessions = Sessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    /// # use tower_jwt_auth::{*, clock::ManualClock, keys::KeyError, revocation::MemoryStore};
+    /// let sessions = JwtSessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
     ///     .clock(ManualClock::new(1_700_000_000));
     /// # Ok::<(), KeyError>(())
     /// ```
@@ -285,6 +287,9 @@ impl Sessions {
 
     /// Starts a login: a new family and its first pair. `claims` (a JSON object) go into both
     /// tokens; `iat`, `exp`, `jti`, `sid` and the type are filled in.
+    ///
+    /// # Errors
+    /// [`SessionError::Issue`] when `claims` do not serialize to a JSON object or signing fails.
     pub fn issue<T: Serialize + ?Sized>(&self, claims: &T) -> Result<TokenPair, SessionError> {
         let Value::Object(claims) = serde_json::to_value(claims).map_err(IssueError::Serialize)?
         else {
@@ -294,8 +299,13 @@ impl Sessions {
     }
 
     /// Trades a refresh token (the bare token, or a whole `Authorization: Bearer` header map via
-    /// [`refresh_from_headers`](Sessions::refresh_from_headers)) for a new pair of its family.
+    /// [`refresh_from_headers`](JwtSessions::refresh_from_headers)) for a new pair of its family.
     /// A refresh token works once: presenting it again revokes the family.
+    ///
+    /// # Errors
+    /// [`SessionError::Invalid`] (401) for a token that is not a valid, unused refresh token of
+    /// these sessions (a reused one revokes its family first), [`SessionError::Unavailable`] (503)
+    /// when the store cannot answer.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
         self.rotate(refresh_token, Csrf::Off, None).await
     }
@@ -305,18 +315,18 @@ impl Sessions {
     async fn rotate(
         &self,
         refresh_token: &str,
-        csrf: Csrf<'_>,
+        csrf: Csrf<&str>,
         new_csrf: Option<&str>,
     ) -> Result<TokenPair, SessionError> {
         let mut claims: Map<String, Value> = self
             .refresh_rules()
-            .verify(refresh_token, csrf)
+            .verify_now(refresh_token, csrf)
             .map_err(|err| match err {
-                AuthError::RevocationUnavailable => SessionError::Unavailable(
-                    StoreError::unavailable("revocation store unavailable"),
-                ),
-                other => SessionError::Invalid(other),
-            })?;
+            AuthError::RevocationUnavailable => {
+                SessionError::Unavailable(StoreError::unavailable("revocation store unavailable"))
+            }
+            other => SessionError::Invalid(other),
+        })?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
         let jti = text("jti")
             .ok_or_else(|| SessionError::Invalid(AuthError::MissingClaim("jti".into())))?;
@@ -337,7 +347,7 @@ impl Sessions {
         {
             tracing::warn!(target: "tower_jwt_auth", "refresh token reused: revoking its family");
             self.store
-                .revoke(Revoke::Family(&sid), self.family_horizon())
+                .revoke(Revocation::Family(&sid), self.family_horizon())
                 .await
                 .map_err(SessionError::Unavailable)?;
             return Err(SessionError::Reused);
@@ -365,14 +375,19 @@ impl Sessions {
     /// answer carries the three `Set-Cookie` values of `cookies` (see [`AuthCookies`]).
     ///
     /// ```
-    /// use tower_jwt_auth::{AuthCookies, MemoryStore, Sessions, SigningKey, VerifyingKey};
+    /// use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey};
+    /// use tower_jwt_auth::revocation::MemoryStore;
+    /// use tower_jwt_auth::tokens::AuthCookies;
     ///
     /// let secret = b"an HS256 secret of at least 32 bytes!";
-    /// let sessions = Sessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
     /// let (pair, set_cookies) = sessions.issue_cookies(&serde_json::json!({"sub": "1"}), &AuthCookies::new())?;
     /// assert_eq!(set_cookies.len(), 3);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Errors
+    /// As [`issue`](Self::issue).
     pub fn issue_cookies<T: Serialize + ?Sized>(
         &self,
         claims: &T,
@@ -393,14 +408,18 @@ impl Sessions {
     /// Refresh for browsers: takes the refresh token from its cookie, requires the request's
     /// CSRF header to match that token's `csrf` claim (a refresh is a state-changing POST), and
     /// answers a new pair with a new CSRF value and the cookies that install them. Reuse
-    /// detection works as in [`refresh`](Sessions::refresh).
+    /// detection works as in [`refresh`](JwtSessions::refresh).
+    ///
+    /// # Errors
+    /// As [`refresh`](Self::refresh), and [`SessionError::Invalid`] when the CSRF header does not
+    /// match the refresh token's value.
     pub async fn refresh_cookies(
         &self,
         headers: &HeaderMap,
         cookies: &AuthCookies,
         csrf_header: &HeaderName,
     ) -> Result<(TokenPair, [HeaderValue; 3]), SessionError> {
-        let token = crate::token::cookie(headers, cookies.refresh_name())
+        let token = crate::token_source::cookie(headers, cookies.refresh_name())
             .map_err(SessionError::Invalid)?
             .ok_or(SessionError::Invalid(AuthError::MissingToken))?;
         let header = headers.get(csrf_header).and_then(|v| v.to_str().ok());
@@ -412,7 +431,11 @@ impl Sessions {
         Ok((pair, set))
     }
 
-    /// [`refresh`](Sessions::refresh) with the token taken from `Authorization: Bearer`.
+    /// [`refresh`](JwtSessions::refresh) with the token taken from `Authorization: Bearer`.
+    ///
+    /// # Errors
+    /// As [`refresh`](Self::refresh), and [`SessionError::Invalid`] when the headers carry no
+    /// bearer token.
     pub async fn refresh_from_headers(
         &self,
         headers: &HeaderMap,
@@ -424,17 +447,23 @@ impl Sessions {
     }
 
     /// Ends a login: every access and refresh token of family `sid` is refused from now on.
+    ///
+    /// # Errors
+    /// [`SessionError::Unavailable`] when the store cannot record the revocation.
     pub async fn logout(&self, sid: &str) -> Result<(), SessionError> {
         self.store
-            .revoke(Revoke::Family(sid), self.family_horizon())
+            .revoke(Revocation::Family(sid), self.family_horizon())
             .await
             .map_err(SessionError::Unavailable)
     }
 
     /// Revokes one token by its `jti`, until `until` (its `exp`).
+    ///
+    /// # Errors
+    /// [`SessionError::Unavailable`] when the store cannot record the revocation.
     pub async fn revoke_token(&self, jti: &str, until: u64) -> Result<(), SessionError> {
         self.store
-            .revoke(Revoke::Token(jti), until)
+            .revoke(Revocation::Token(jti), until)
             .await
             .map_err(SessionError::Unavailable)
     }
@@ -467,9 +496,9 @@ impl Sessions {
     }
 }
 
-impl fmt::Debug for Sessions {
+impl fmt::Debug for JwtSessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sessions")
+        f.debug_struct("JwtSessions")
             .field("verifying", &self.verifying)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("issuer", &self.issuer)

@@ -1,4 +1,4 @@
-//! The response body of a [`JwtService`](crate::JwtService): the inner service's body, or the
+//! The response body of a [`JwtService`](crate::middleware::JwtService): the inner service's body, or the
 //! few bytes of a rejection. Works over any `http_body::Body<Data = Bytes>`, so the layer fits
 //! axum, tonic and hyper services alike.
 

@@ -14,16 +14,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{
+use ::redis::aio::MultiplexedConnection;
+use ::redis::{
     AsyncConnectionConfig, Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind,
     RedisError, Value,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
+use super::{Entries, Revocation, RevocationStore, StoreError, StoreFuture};
 use crate::clock::Clock;
-use crate::revoke::{Entries, RevocationStore, Revoke, StoreError, StoreFuture};
 
 const DEFAULT_PREFIX: &str = "tower-jwt-auth";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -54,9 +54,9 @@ const NOT_SYNCED: &str = "the local mirror of Redis revocations is not in sync";
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use tower_jwt_auth::RedisStore;
+/// use tower_jwt_auth::revocation::RedisStore;
 ///
-/// # #[tokio::main] async fn main() -> Result<(), tower_jwt_auth::StoreError> {
+/// # #[tokio::main] async fn main() -> Result<(), tower_jwt_auth::revocation::StoreError> {
 /// let store = RedisStore::new("redis://127.0.0.1:6379")?;
 /// store.ready(Duration::from_secs(5)).await?;
 /// # Ok(()) }
@@ -125,8 +125,8 @@ impl RedisStore {
     /// before keep the old prefix.
     ///
     /// ```
-    /// # #[tokio::main] async fn main() -> Result<(), tower_jwt_auth::StoreError> {
-    /// let store = tower_jwt_auth::RedisStore::new("redis://127.0.0.1:6379")?.prefix("myapp");
+    /// # #[tokio::main] async fn main() -> Result<(), tower_jwt_auth::revocation::StoreError> {
+    /// let store = tower_jwt_auth::revocation::RedisStore::new("redis://127.0.0.1:6379")?.prefix("myapp");
     /// assert!(format!("{store:?}").contains(r#"prefix: "myapp""#));
     /// # Ok(()) }
     /// ```
@@ -185,7 +185,7 @@ impl RevocationStore for RedisStore {
     /// revocation in one transaction. An `until` already past stores nothing.
     ///
     /// Fails with `Unavailable` when Redis cannot be written; this instance still refuses.
-    fn revoke<'a>(&'a self, what: Revoke<'a>, until: u64) -> StoreFuture<'a, ()> {
+    fn revoke<'a>(&'a self, what: Revocation<'a>, until: u64) -> StoreFuture<'a, ()> {
         let state = &self.inner.state;
         let now = unix_now();
         if until <= now {
@@ -483,35 +483,35 @@ impl Keys {
         }
     }
 
-    fn revoked(&self, what: Revoke<'_>) -> String {
+    fn revoked(&self, what: Revocation<'_>) -> String {
         match what {
-            Revoke::Token(jti) => format!("{}{jti}", self.token),
-            Revoke::Family(sid) => format!("{}{sid}", self.family),
+            Revocation::Token(jti) => format!("{}{jti}", self.token),
+            Revocation::Family(sid) => format!("{}{sid}", self.family),
         }
     }
 
-    fn parse<'k>(&self, key: &'k str) -> Option<Revoke<'k>> {
-        let token = key.strip_prefix(&self.token).map(Revoke::Token);
-        token.or_else(|| key.strip_prefix(&self.family).map(Revoke::Family))
+    fn parse<'k>(&self, key: &'k str) -> Option<Revocation<'k>> {
+        let token = key.strip_prefix(&self.token).map(Revocation::Token);
+        token.or_else(|| key.strip_prefix(&self.family).map(Revocation::Family))
     }
 }
 
 /// `t <until> <jti>` or `f <until> <sid>`: the id comes last, so it may hold any character.
-fn message(what: Revoke<'_>, until: u64) -> String {
+fn message(what: Revocation<'_>, until: u64) -> String {
     match what {
-        Revoke::Token(jti) => format!("t {until} {jti}"),
-        Revoke::Family(sid) => format!("f {until} {sid}"),
+        Revocation::Token(jti) => format!("t {until} {jti}"),
+        Revocation::Family(sid) => format!("f {until} {sid}"),
     }
 }
 
-fn parse_message(message: &str) -> Option<(Revoke<'_>, u64)> {
+fn parse_message(message: &str) -> Option<(Revocation<'_>, u64)> {
     let mut parts = message.splitn(3, ' ');
     let kind = parts.next()?;
     let until = parts.next()?.parse().ok()?;
     let id = parts.next()?;
     match kind {
-        "t" => Some((Revoke::Token(id), until)),
-        "f" => Some((Revoke::Family(id), until)),
+        "t" => Some((Revocation::Token(id), until)),
+        "f" => Some((Revocation::Family(id), until)),
         _ => None,
     }
 }
@@ -527,9 +527,9 @@ mod tests {
     #[test]
     fn messages_round_trip_ids_with_spaces() {
         for what in [
-            Revoke::Token("a b  c"),
-            Revoke::Family(" lead"),
-            Revoke::Token(""),
+            Revocation::Token("a b  c"),
+            Revocation::Family(" lead"),
+            Revocation::Token(""),
         ] {
             assert_eq!(parse_message(&message(what, 42)), Some((what, 42)));
         }
@@ -542,10 +542,13 @@ mod tests {
     fn keys_parse_back_and_the_scan_pattern_escapes_the_prefix() {
         let keys = Keys::new("a*b");
         assert_eq!(keys.pattern, "a\\*b:revoked:*");
-        let key = keys.revoked(Revoke::Family("s:1"));
+        let key = keys.revoked(Revocation::Family("s:1"));
         assert_eq!(key, "a*b:revoked:sid:s:1");
-        assert_eq!(keys.parse(&key), Some(Revoke::Family("s:1")));
-        assert_eq!(keys.parse("a*b:revoked:jti:j"), Some(Revoke::Token("j")));
+        assert_eq!(keys.parse(&key), Some(Revocation::Family("s:1")));
+        assert_eq!(
+            keys.parse("a*b:revoked:jti:j"),
+            Some(Revocation::Token("j"))
+        );
         assert_eq!(keys.parse("a*b:used:j"), None);
     }
 }

@@ -8,22 +8,22 @@ use cookie::time::Duration as CookieDuration;
 use cookie::{Cookie, SameSite};
 use http::HeaderValue;
 
-use crate::issue::IssueError;
-use crate::session::TokenPair;
-use crate::verify::CSRF_CLAIM;
+use super::issuer::IssueError;
+use super::sessions::TokenPair;
+use crate::claims::CSRF_CLAIM;
 
 /// Names, paths and attributes of the auth cookies, and the `Set-Cookie` values that set and
 /// clear them.
 ///
 /// ```
-/// use tower_jwt_auth::AuthCookies;
+/// use tower_jwt_auth::tokens::AuthCookies;
 ///
 /// let cookies = AuthCookies::new();
 /// let csrf = AuthCookies::csrf_value()?;
 /// // Mint the pair with `{"csrf": csrf}` among its claims, then send
 /// // `cookies.set(&pair, &csrf)` as `Set-Cookie` headers; on logout, `cookies.clear()`.
 /// assert!(cookies.clear().iter().all(|c| c.to_str().unwrap().contains("Max-Age=0")));
-/// # Ok::<(), tower_jwt_auth::IssueError>(())
+/// # Ok::<(), tower_jwt_auth::tokens::IssueError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct AuthCookies {
@@ -56,7 +56,7 @@ impl AuthCookies {
     /// The path the refresh cookie is sent to (default `/refresh`): nowhere else sees it.
     ///
     /// ```
-    /// let cookies = tower_jwt_auth::AuthCookies::new().refresh_path("/auth/refresh");
+    /// let cookies = tower_jwt_auth::tokens::AuthCookies::new().refresh_path("/auth/refresh");
     /// ```
     #[must_use]
     pub fn refresh_path(mut self, path: impl Into<String>) -> Self {
@@ -68,7 +68,7 @@ impl AuthCookies {
     /// as secure. Never in production.
     ///
     /// ```
-    /// let cookies = tower_jwt_auth::AuthCookies::new().insecure_for_development();
+    /// let cookies = tower_jwt_auth::tokens::AuthCookies::new().insecure_for_development();
     /// ```
     #[must_use]
     pub fn insecure_for_development(mut self) -> Self {
@@ -97,6 +97,9 @@ impl AuthCookies {
     }
 
     /// A fresh CSRF value: 128 random bits, base64url.
+    ///
+    /// # Errors
+    /// [`IssueError::Random`] when the system's random source fails.
     pub fn csrf_value() -> Result<String, IssueError> {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|_| IssueError::Random)?;

@@ -5,72 +5,28 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderName, Method, Response};
+use http::HeaderName;
+use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
-use crate::claims::REGISTERED;
+use super::config::{Config, DEFAULT_CSRF_HEADER};
+use super::respond::{responder, ErrorContext, IntoErrorResponse};
+use super::service::JwtService;
+use crate::claims::{is_registered, TokenType, TypeRule};
 use crate::clock::Clock;
-use crate::error::{is_grpc, AuthError};
+use crate::error::AuthError;
 use crate::keys::{KeySource, TrustedIssuer};
-use crate::revoke::RevocationStore;
-use crate::service::JwtService;
-use crate::token::{Found, TokenSource};
-use crate::verify::{Csrf, Keys, Rules, TokenType, TypeRule, MAX_REQUIRED_CLAIMS};
-
-pub(crate) type ErrorResponder = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
-
-/// What a layer and its services share, behind one `Arc`.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) rules: Rules,
-    pub(crate) source: TokenSource,
-    /// The header that must echo the token's CSRF value on cookie-authenticated unsafe
-    /// requests; `None` turns the check off.
-    pub(crate) csrf_header: Option<HeaderName>,
-    pub(crate) optional: bool,
-    pub(crate) realm: Option<Box<str>>,
-    pub(crate) on_error: Option<Arc<ErrorResponder>>,
-}
-
-impl Config {
-    /// The CSRF check this request needs: only cookie-carried tokens on unsafe methods.
-    pub(crate) fn csrf<'a>(
-        &self,
-        found: &Found<'_>,
-        method: &Method,
-        headers: &'a HeaderMap,
-    ) -> Csrf<'a> {
-        let safe = matches!(
-            *method,
-            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-        );
-        match &self.csrf_header {
-            Some(name) if found.from_cookie && !safe => {
-                Csrf::Required(headers.get(name).and_then(|v| v.to_str().ok()))
-            }
-            _ => Csrf::Off,
-        }
-    }
-
-    /// The response for a refused request: a gRPC status for gRPC calls, else the app's own
-    /// responder or the RFC 6750 default.
-    pub(crate) fn reject(&self, error: &AuthError, headers: &HeaderMap) -> Response<Bytes> {
-        tracing::debug!(target: "tower_jwt_auth", error = %error, "request refused");
-        if is_grpc(headers) {
-            return error.to_grpc_response();
-        }
-        match &self.on_error {
-            Some(respond) => respond(error),
-            None => error.to_response(self.realm.as_deref()),
-        }
-    }
-}
+use crate::revocation::RevocationStore;
+use crate::token_source::TokenSource;
+use crate::verify::{Csrf, Keys, Rules, MAX_REQUIRED_CLAIMS};
 
 /// A Tower layer that authenticates every request with a JWT and hands the typed claims `C`
 /// to the inner service as an [`Auth<C>`](crate::Auth) request extension.
 ///
-/// Cloning is a pointer bump: keys and rules live behind one `Arc`.
+/// Its builder methods follow the crate's vocabulary: a setter replaces what an earlier call
+/// set; a singular name takes one value and its plural an iterator; switches that relax a safe
+/// default are `allow_*(bool)`. Cloning is a pointer bump: keys and rules live behind one `Arc`.
+/// [`verify`](Self::verify) checks a token outside a request with exactly the layer's rules.
 ///
 /// ```
 /// use std::time::Duration;
@@ -85,7 +41,7 @@ impl Config {
 ///     .audience("orders-api")
 ///     .token_type(TokenType::claim("type", "access"))
 ///     .leeway(Duration::from_secs(10));
-/// # Ok::<(), tower_jwt_auth::KeyError>(())
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
 /// ```
 #[must_use]
 pub struct JwtLayer<C> {
@@ -114,13 +70,14 @@ impl<C> JwtLayer<C> {
     /// fetch). `.issuer()` and `.audience()` do not apply to such a layer; everything else does.
     ///
     /// ```
-    /// use tower_jwt_auth::{JwtLayer, TrustedIssuer, VerifyingKey};
+    /// use tower_jwt_auth::{JwtLayer, VerifyingKey};
+    /// use tower_jwt_auth::keys::TrustedIssuer;
     ///
     /// let layer = JwtLayer::<serde_json::Value>::for_issuers([
     ///     TrustedIssuer::new("https://a.example", VerifyingKey::hs256([1u8; 32])?).audience("api"),
     ///     TrustedIssuer::new("https://b.example", VerifyingKey::hs256([2u8; 32])?).audience("api"),
     /// ]);
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     pub fn for_issuers(issuers: impl IntoIterator<Item = TrustedIssuer>) -> Self {
         Self::with_keys(Keys::ByIssuer(issuers.into_iter().collect()))
@@ -135,8 +92,8 @@ impl<C> JwtLayer<C> {
             config: Arc::new(Config {
                 rules: Rules::new(keys),
                 source: TokenSource::header(),
-                csrf_header: Some(HeaderName::from_static("x-csrf-token")),
-                optional: false,
+                csrf_header: Some(DEFAULT_CSRF_HEADER),
+                anonymous: false,
                 realm: None,
                 on_error: None,
             }),
@@ -150,6 +107,9 @@ impl<C> JwtLayer<C> {
 
     /// Accepts only tokens whose `iss` is `issuer`; a token without `iss` is refused.
     ///
+    /// # Panics
+    /// On a [`for_issuers`](Self::for_issuers) layer, like [`issuers`](Self::issuers).
+    ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).issuer("https://auth.example.com");
@@ -159,6 +119,10 @@ impl<C> JwtLayer<C> {
     }
 
     /// Accepts tokens whose `iss` is any of `issuers`; a token without `iss` is refused.
+    ///
+    /// # Panics
+    /// On a [`for_issuers`](Self::for_issuers) layer, whose issuers come from its
+    /// [`TrustedIssuer`]s.
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
@@ -177,6 +141,9 @@ impl<C> JwtLayer<C> {
     /// Accepts only tokens whose `aud` (a string or an array) contains `audience`; a token
     /// without `aud` is refused.
     ///
+    /// # Panics
+    /// On a [`for_issuers`](Self::for_issuers) layer, like [`audiences`](Self::audiences).
+    ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).audience("orders-api");
@@ -186,6 +153,10 @@ impl<C> JwtLayer<C> {
     }
 
     /// Accepts tokens whose `aud` contains any of `audiences`; a token without `aud` is refused.
+    ///
+    /// # Panics
+    /// On a [`for_issuers`](Self::for_issuers) layer, whose audiences come from its
+    /// [`TrustedIssuer`]s.
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
@@ -201,16 +172,16 @@ impl<C> JwtLayer<C> {
         self
     }
 
-    /// Accepts tokens whatever their `aud` when no audience is configured. By default a token
-    /// that names audiences is refused by a layer that has none (RFC 7519 §4.1.3): it was meant
-    /// for someone else.
+    /// With `true`, accepts tokens whatever their `aud` when no audience is configured. By
+    /// default a token that names audiences is refused by a layer that has none (RFC 7519
+    /// §4.1.3): it was meant for someone else.
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
-    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).accept_any_audience();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).allow_any_audience(true);
     /// ```
-    pub fn accept_any_audience(mut self) -> Self {
-        self.config().rules.any_audience = true;
+    pub fn allow_any_audience(mut self, allow: bool) -> Self {
+        self.config().rules.any_audience = allow;
         self
     }
 
@@ -225,15 +196,16 @@ impl<C> JwtLayer<C> {
         self
     }
 
-    /// Refuses tokens that lack any of these claims (`exp` is always required).
-    ///
-    /// # Panics
-    /// With more than 64 claim names.
+    /// Refuses tokens that lack any of these claims, or hold them as `null` (`exp` is always
+    /// required).
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).require_claims(["sub", "jti", "iat"]);
     /// ```
+    ///
+    /// # Panics
+    /// With more than 64 claim names.
     pub fn require_claims<I: IntoIterator<Item = impl Into<String>>>(mut self, claims: I) -> Self {
         let mut claims = boxed(claims);
         claims.sort();
@@ -255,12 +227,12 @@ impl<C> JwtLayer<C> {
     /// ```
     ///
     /// # Panics
-    /// With a type claim named like a claim this crate reads itself (`exp`, `nbf`, `iss`, `aud`,
-    /// `sub`, `jti`, `sid`): no token could ever pass.
+    /// With a type claim named like a claim this crate reads itself (`exp`, `nbf`, `iat`,
+    /// `iss`, `aud`, `sub`, `jti`, `sid`): no token could ever pass.
     pub fn token_type(mut self, token_type: TokenType) -> Self {
         if let TokenType(TypeRule::Claim { name, .. }) = &token_type {
             assert!(
-                !REGISTERED.contains(&&**name),
+                !is_registered(name),
                 "JwtLayer::token_type: `{name}` is a registered claim; name the type claim otherwise (e.g. \"type\")"
             );
         }
@@ -293,7 +265,7 @@ impl<C> JwtLayer<C> {
     /// The time source for `exp`/`nbf` (default: the system clock).
     ///
     /// ```
-    /// use tower_jwt_auth::ManualClock;
+    /// use tower_jwt_auth::clock::ManualClock;
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
     /// let clock = ManualClock::new(1_700_000_000);
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).clock(clock.clone());
@@ -308,7 +280,7 @@ impl<C> JwtLayer<C> {
     /// answer (Redis down, mirror not synced), requests fail closed with 503.
     ///
     /// ```
-    /// use tower_jwt_auth::MemoryStore;
+    /// use tower_jwt_auth::revocation::MemoryStore;
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
     /// let revoked = MemoryStore::new();
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).revocation(revoked.clone());
@@ -318,17 +290,18 @@ impl<C> JwtLayer<C> {
         self
     }
 
-    /// When the revocation store cannot answer, accept the token (logging a warning) instead of
-    /// answering 503. Only for apps that prefer availability over prompt logout.
+    /// With `true`, accepts the token (logging a warning) when the revocation store cannot
+    /// answer, instead of answering 503 (fail open). Only for apps that prefer availability over
+    /// prompt logout.
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
-    ///     .revocation(tower_jwt_auth::MemoryStore::new())
-    ///     .revocation_fail_open();
+    ///     .revocation(tower_jwt_auth::revocation::MemoryStore::new())
+    ///     .allow_revocation_outage(true);
     /// ```
-    pub fn revocation_fail_open(mut self) -> Self {
-        self.config().rules.fail_open = true;
+    pub fn allow_revocation_outage(mut self, allow: bool) -> Self {
+        self.config().rules.fail_open = allow;
         self
     }
 
@@ -359,31 +332,38 @@ impl<C> JwtLayer<C> {
         self
     }
 
-    /// Turns the CSRF check off. Only for cookie-authenticated apps with another defence
-    /// (e.g. `SameSite=Strict` cookies and no cross-site entry points).
+    /// With `true`, turns the CSRF check off: cookie-authenticated unsafe requests pass without
+    /// the header. Only for apps with another defence (e.g. `SameSite=Strict` cookies and no
+    /// cross-site entry points). `false` restores the check with the
+    /// [default header](Self::csrf_header) unless one was set.
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
-    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).without_csrf();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).allow_cookies_without_csrf(true);
     /// ```
-    pub fn without_csrf(mut self) -> Self {
-        self.config().csrf_header = None;
+    pub fn allow_cookies_without_csrf(mut self, allow: bool) -> Self {
+        let config = self.config();
+        config.csrf_header = match (allow, config.csrf_header.take()) {
+            (true, _) => None,
+            (false, header) => Some(header.unwrap_or(DEFAULT_CSRF_HEADER)),
+        };
         self
     }
 
-    /// Lets requests without any token through, without claims (`Option<Auth<C>>` is `None`);
-    /// a token that is present but invalid is still refused.
+    /// With `true`, lets requests without any token through, without claims
+    /// (`Option<Auth<C>>` is `None`); a token that is present but invalid is still refused.
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
-    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).optional();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).allow_anonymous(true);
     /// ```
-    pub fn optional(mut self) -> Self {
-        self.config().optional = true;
+    pub fn allow_anonymous(mut self, allow: bool) -> Self {
+        self.config().anonymous = allow;
         self
     }
 
-    /// The `realm` of the `WWW-Authenticate` challenge.
+    /// The `realm` of the `WWW-Authenticate` challenge, on the layer's refusals and on those
+    /// made inside it (a `RequireLayer`, a handler's `require()?`).
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
@@ -394,24 +374,52 @@ impl<C> JwtLayer<C> {
         self
     }
 
-    /// Replaces the HTTP response for refused requests (gRPC calls keep their gRPC status).
+    /// Answers every HTTP refusal under the layer with the app's own response: the layer's
+    /// own 400/401/503, and the 403s of every [`RequireLayer`](crate::authorize::RequireLayer)
+    /// and handler `require()?` inside it. The handler sees the error and the realm and returns
+    /// anything [`IntoErrorResponse`] (a `Response`, `(StatusCode, body)`, a body alone); the
+    /// RFC 6750 `WWW-Authenticate` challenge is added unless the response has its own or
+    /// carries [`NoChallenge`](crate::middleware::NoChallenge). gRPC calls keep their gRPC
+    /// status.
     ///
     /// ```
-    /// use bytes::Bytes;
-    /// use http::{Response, StatusCode};
+    /// use http::StatusCode;
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
-    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).on_error(|err| {
-    ///     let mut res = Response::new(Bytes::from(format!("denied: {err}")));
-    ///     *res.status_mut() = err.status();
-    ///     res
-    /// });
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
+    ///     .on_error(|refused| (refused.error.status(), format!("denied: {}", refused.error)));
     /// ```
-    pub fn on_error<F>(mut self, respond: F) -> Self
+    pub fn on_error<F, R>(mut self, respond: F) -> Self
     where
-        F: Fn(&AuthError) -> Response<Bytes> + Send + Sync + 'static,
+        F: Fn(ErrorContext<'_>) -> R + Send + Sync + 'static,
+        R: IntoErrorResponse,
     {
-        self.config().on_error = Some(Arc::new(respond));
+        self.config().on_error = Some(responder(respond));
         self
+    }
+
+    /// Verifies `token` with exactly this layer's keys and rules, outside a request: WebSocket
+    /// first-message authentication, background jobs, CLIs. Waits for a key fetch only when the
+    /// layer's remote keys must be fetched first. No CSRF check applies (there is no request).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{AuthError, JwtLayer, SigningKey, TokenIssuer, VerifyingKey};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let secret = b"an HS256 secret of at least 32 bytes!";
+    /// let layer = JwtLayer::<serde_json::Value>::new(VerifyingKey::hs256(secret)?);
+    /// let token = TokenIssuer::new(SigningKey::hs256(secret)?).issue(&serde_json::json!({"sub": "1"}))?.token;
+    /// assert_eq!(layer.verify(&token).await?["sub"], "1");
+    /// assert_eq!(layer.verify("not.a.token").await, Err(AuthError::Malformed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// The [`AuthError`] the layer would refuse the token with.
+    pub async fn verify(&self, token: &str) -> Result<C, AuthError>
+    where
+        C: DeserializeOwned,
+    {
+        self.config.rules.verify(token, Csrf::Off).await
     }
 }
 
@@ -436,7 +444,7 @@ impl<C> fmt::Debug for JwtLayer<C> {
         f.debug_struct("JwtLayer")
             .field("claims", &std::any::type_name::<C>())
             .field("rules", &self.config.rules)
-            .field("optional", &self.config.optional)
+            .field("anonymous", &self.config.anonymous)
             .field("realm", &self.config.realm)
             .finish_non_exhaustive()
     }

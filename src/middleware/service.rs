@@ -10,16 +10,18 @@ use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use crate::body::ResponseBody;
+use super::body::ResponseBody;
+use super::config::Config;
+use super::future::ResponseFuture;
+use crate::auth::{Auth, Unauthenticated};
 use crate::error::AuthError;
-use crate::extract::{Auth, Unauthenticated};
-use crate::future::ResponseFuture;
-use crate::layer::Config;
 use crate::verify::Attempt;
 #[cfg(feature = "jwks")]
 use crate::verify::Csrf;
 
-/// The service made by [`JwtLayer`](crate::JwtLayer).
+/// The service made by [`JwtLayer`](crate::JwtLayer): finds the token, verifies it, inserts
+/// [`Auth<C>`](crate::Auth), and calls the inner service; refusals made inside it are answered
+/// with the layer's realm and `on_error`.
 pub struct JwtService<S, C> {
     inner: S,
     config: Arc<Config>,
@@ -69,20 +71,17 @@ where
         let attempt = match self.config.source.locate(req.headers()) {
             Ok(Some(found)) => {
                 let csrf = self.config.csrf(&found, req.method(), req.headers());
-                match self.config.rules.attempt::<C>(found.token, csrf) {
+                match self.config.rules.verify_cached::<C>(found.token, csrf) {
                     Attempt::Done(verdict) => verdict.map(Some),
                     #[cfg(feature = "jwks")]
                     Attempt::Fetch(pending) => {
                         let token = found.token.to_owned();
-                        let csrf = match csrf {
-                            Csrf::Off => None,
-                            Csrf::Required(header) => Some(header.map(str::to_owned)),
-                        };
+                        let csrf = csrf.to_owned();
                         return self.verify_later(req, token, csrf, pending);
                     }
                 }
             }
-            Ok(None) if self.config.optional => Ok(None),
+            Ok(None) if self.config.anonymous => Ok(None),
             Ok(None) => Err(AuthError::MissingToken),
             Err(error) => Err(error),
         };
@@ -91,14 +90,13 @@ where
                 req.extensions_mut().insert(Auth(claims));
             }
             Ok(None) => {
-                req.extensions_mut()
-                    .insert(Unauthenticated::<C>::new(self.config.clone()));
+                req.extensions_mut().insert(Unauthenticated::<C>::new());
             }
             Err(error) => {
                 return ResponseFuture::rejected(self.config.reject(&error, req.headers()))
             }
         }
-        ResponseFuture::inner(self.inner.call(req))
+        ResponseFuture::inner(self.inner.call(req), self.policy())
     }
 }
 
@@ -113,7 +111,7 @@ where
         &mut self,
         mut req: Request<ReqBody>,
         token: String,
-        csrf: Option<Option<String>>,
+        csrf: Csrf<String>,
         pending: crate::verify::PendingKeys,
     ) -> ResponseFuture<S, ReqBody>
     where
@@ -123,12 +121,14 @@ where
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
+        let policy = self.policy();
         let auth = Box::pin(async move {
-            let csrf = match &csrf {
-                None => Csrf::Off,
-                Some(header) => Csrf::Required(header.as_deref()),
-            };
-            match config.rules.finish::<C>(&token, pending, csrf).await {
+            let csrf = csrf.as_deref();
+            match config
+                .rules
+                .verify_after_fetch::<C>(&token, pending, csrf)
+                .await
+            {
                 Ok(claims) => {
                     req.extensions_mut().insert(Auth(claims));
                     Ok(req)
@@ -136,7 +136,16 @@ where
                 Err(error) => Err(config.reject(&error, req.headers())),
             }
         });
-        ResponseFuture::pending(auth, ready)
+        ResponseFuture::pending(auth, ready, policy)
+    }
+}
+
+impl<S, C> JwtService<S, C> {
+    /// The config, for the response future, when refusals made inside must be answered anew.
+    fn policy(&self) -> Option<Arc<Config>> {
+        self.config
+            .answers_inner_refusals()
+            .then(|| self.config.clone())
     }
 }
 

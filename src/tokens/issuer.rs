@@ -10,9 +10,9 @@ use jsonwebtoken::Header;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::claims::{TokenType, TypeRule};
 use crate::clock::Clock;
 use crate::keys::SigningKey;
-use crate::verify::{TokenType, TypeRule};
 
 /// Why a token could not be minted.
 #[derive(Debug)]
@@ -174,7 +174,7 @@ impl TokenIssuer {
     ///
     /// ```
     /// # let key = tower_jwt_auth::SigningKey::hs256([1u8; 32]).unwrap();
-    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).clock(tower_jwt_auth::ManualClock::new(1_700_000_000));
+    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).clock(tower_jwt_auth::clock::ManualClock::new(1_700_000_000));
     /// ```
     pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
         self.clock = clock.into();
@@ -182,6 +182,10 @@ impl TokenIssuer {
     }
 
     /// Signs `claims` (any `Serialize` that makes a JSON object) into a token.
+    ///
+    /// # Errors
+    /// [`IssueError`] when `claims` do not serialize to a JSON object, or signing or the random
+    /// `jti` fails.
     pub fn issue<T: Serialize + ?Sized>(&self, claims: &T) -> Result<IssuedToken, IssueError> {
         let Value::Object(mut map) = serde_json::to_value(claims).map_err(IssueError::Serialize)?
         else {

@@ -50,7 +50,7 @@ const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 /// use std::time::Duration;
 /// use tower_jwt_auth::RemoteJwks;
 ///
-/// # #[tokio::main] async fn main() -> Result<(), tower_jwt_auth::KeyError> {
+/// # #[tokio::main] async fn main() -> Result<(), tower_jwt_auth::keys::KeyError> {
 /// let keys = RemoteJwks::discover("https://sso.example.com/realms/demo")?;
 /// keys.ready(Duration::from_secs(10)).await?;
 /// # Ok(()) }
@@ -130,7 +130,8 @@ impl RemoteJwks {
     /// Keys from this JWKS URL (absolute `http` or `https`).
     ///
     /// ```
-    /// use tower_jwt_auth::{KeyError, RemoteJwks};
+    /// use tower_jwt_auth::RemoteJwks;
+    /// use tower_jwt_auth::keys::KeyError;
     ///
     /// let keys = RemoteJwks::new("https://idp.example.com/.well-known/jwks.json")?;
     /// assert!(matches!(RemoteJwks::new("/jwks.json"), Err(KeyError::InvalidUrl(_))));
@@ -156,7 +157,7 @@ impl RemoteJwks {
     ///
     /// let keys = RemoteJwks::discover("https://sso.example.com/realms/demo")?;
     /// assert_eq!(keys.issuer(), Some("https://sso.example.com/realms/demo"));
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     ///
     /// # Errors
@@ -187,7 +188,7 @@ impl RemoteJwks {
     /// ```
     /// let client = reqwest::Client::builder().build().expect("a TLS backend");
     /// let keys = tower_jwt_auth::RemoteJwks::new("https://idp.example.com/jwks.json")?.client(client);
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     #[must_use]
     pub fn client(self, client: Client) -> Self {
@@ -203,7 +204,7 @@ impl RemoteJwks {
     ///
     /// let keys = tower_jwt_auth::RemoteJwks::new("https://idp.example.com/jwks.json")?
     ///     .timeouts(Duration::from_secs(1), Duration::from_secs(3));
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     #[must_use]
     pub fn timeouts(self, connect: Duration, total: Duration) -> Self {
@@ -223,7 +224,7 @@ impl RemoteJwks {
     ///
     /// let keys = tower_jwt_auth::RemoteJwks::new("https://idp.example.com/jwks.json")?
     ///     .cache_bounds(Duration::from_secs(300), Duration::from_secs(3600));
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     #[must_use]
     pub fn cache_bounds(self, min: Duration, max: Duration) -> Self {
@@ -242,7 +243,7 @@ impl RemoteJwks {
     ///
     /// let keys = tower_jwt_auth::RemoteJwks::new("https://idp.example.com/jwks.json")?
     ///     .refetch_cooldown(Duration::from_secs(30));
-    /// # Ok::<(), tower_jwt_auth::KeyError>(())
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     #[must_use]
     pub fn refetch_cooldown(self, cooldown: Duration) -> Self {

@@ -15,9 +15,15 @@ use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
 
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::RedisStore;
+
 /// What to revoke.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Revoke<'a> {
+pub enum Revocation<'a> {
     /// One token, by its `jti`.
     Token(&'a str),
     /// Every token of a login (an access/refresh family), by its `sid`.
@@ -66,13 +72,16 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// view current in the background, as [`MemoryStore`] and the Redis store do.
 pub trait RevocationStore: Send + Sync + 'static {
     /// Revokes `what` until `until` (Unix seconds), after which the entry may be forgotten.
-    fn revoke<'a>(&'a self, what: Revoke<'a>, until: u64) -> StoreFuture<'a, ()>;
+    fn revoke<'a>(&'a self, what: Revocation<'a>, until: u64) -> StoreFuture<'a, ()>;
 
     /// Marks the refresh token `jti` as used, until `until`: `true` the first time it is used,
     /// `false` every time after, atomically across every instance sharing the store.
     fn consume<'a>(&'a self, jti: &'a str, until: u64) -> StoreFuture<'a, bool>;
 
     /// Whether the token `jti` or its family `sid` is revoked at `now`, from local state.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer now; the layer then fails closed (503).
     fn check(&self, jti: &str, sid: Option<&str>, now: u64) -> Result<bool, StoreError>;
 
     /// [`check`](RevocationStore::check) as a future, for callers that prefer one.
@@ -96,11 +105,11 @@ pub(crate) struct Entries {
 }
 
 impl Entries {
-    pub(crate) fn insert(&mut self, what: Revoke<'_>, until: u64, now: u64) {
+    pub(crate) fn insert(&mut self, what: Revocation<'_>, until: u64, now: u64) {
         self.sweep(now);
         let (map, id) = match what {
-            Revoke::Token(jti) => (&mut self.tokens, jti),
-            Revoke::Family(sid) => (&mut self.families, sid),
+            Revocation::Token(jti) => (&mut self.tokens, jti),
+            Revocation::Family(sid) => (&mut self.families, sid),
         };
         let entry = map.entry(id.into()).or_insert(until);
         *entry = (*entry).max(until);
@@ -143,15 +152,15 @@ impl Entries {
 /// anyway. Clones share the same entries.
 ///
 /// ```
-/// use tower_jwt_auth::{MemoryStore, Revoke, RevocationStore};
+/// use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
 ///
 /// # tokio_test_block_on(async {
 /// let store = MemoryStore::new();
 /// let now = 1_700_000_000;
-/// store.revoke(Revoke::Token("jti-1"), now + 900).await?;
+/// store.revoke(Revocation::Token("jti-1"), now + 900).await?;
 /// assert!(store.check("jti-1", None, now)?);
 /// assert!(!store.check("jti-1", None, now + 900)?);
-/// # Ok::<(), tower_jwt_auth::StoreError>(()) }).unwrap();
+/// # Ok::<(), tower_jwt_auth::revocation::StoreError>(()) }).unwrap();
 /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
@@ -171,7 +180,7 @@ impl MemoryStore {
     /// The time source used to drop expired entries (default: the system clock).
     ///
     /// ```
-    /// let store = tower_jwt_auth::MemoryStore::new().clock(tower_jwt_auth::ManualClock::new(1_700_000_000));
+    /// let store = tower_jwt_auth::revocation::MemoryStore::new().clock(tower_jwt_auth::clock::ManualClock::new(1_700_000_000));
     /// ```
     #[must_use]
     pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
@@ -209,7 +218,7 @@ impl MemoryStore {
 }
 
 impl RevocationStore for MemoryStore {
-    fn revoke<'a>(&'a self, what: Revoke<'a>, until: u64) -> StoreFuture<'a, ()> {
+    fn revoke<'a>(&'a self, what: Revocation<'a>, until: u64) -> StoreFuture<'a, ()> {
         self.write().insert(what, until, self.clock.now());
         Box::pin(std::future::ready(Ok(())))
     }
@@ -233,7 +242,7 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
-    fn revoke<'a>(&'a self, what: Revoke<'a>, until: u64) -> StoreFuture<'a, ()> {
+    fn revoke<'a>(&'a self, what: Revocation<'a>, until: u64) -> StoreFuture<'a, ()> {
         (**self).revoke(what, until)
     }
 

@@ -1,0 +1,104 @@
+//! What a [`JwtLayer`](super::JwtLayer) and its services share behind one `Arc`: the rules, where
+//! the token comes from, the CSRF decision, and the one responder every refusal under the layer
+//! goes through (gRPC status, the app's `on_error`, or the RFC 6750 default).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderName, Method, Response};
+
+use super::respond::{ErrorContext, ErrorResponder};
+use crate::error::AuthError;
+use crate::token_source::{Found, TokenSource};
+use crate::verify::{Csrf, Rules};
+
+/// The header that must echo the CSRF value of a cookie-carried token on unsafe requests,
+/// unless a layer names another ([`JwtLayer::csrf_header`](super::JwtLayer::csrf_header)).
+pub const DEFAULT_CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
+
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) rules: Rules,
+    pub(crate) source: TokenSource,
+    /// The header that must echo the token's CSRF value on cookie-authenticated unsafe
+    /// requests; `None` turns the check off.
+    pub(crate) csrf_header: Option<HeaderName>,
+    pub(crate) anonymous: bool,
+    pub(crate) realm: Option<Box<str>>,
+    pub(crate) on_error: Option<Arc<ErrorResponder>>,
+}
+
+impl Config {
+    /// The CSRF check this request needs: only tokens the browser attaches by itself (cookies),
+    /// on unsafe methods.
+    pub(crate) fn csrf<'a>(
+        &self,
+        found: &Found<'_>,
+        method: &Method,
+        headers: &'a HeaderMap,
+    ) -> Csrf<&'a str> {
+        let safe = matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        );
+        match &self.csrf_header {
+            Some(name) if found.needs_csrf && !safe => {
+                Csrf::Required(headers.get(name).and_then(|v| v.to_str().ok()))
+            }
+            _ => Csrf::Off,
+        }
+    }
+
+    /// The response for a request the layer refuses: a gRPC status for gRPC calls, else the
+    /// layer's own answer.
+    pub(crate) fn reject(&self, error: &AuthError, headers: &HeaderMap) -> Response<Bytes> {
+        tracing::debug!(target: "tower_jwt_auth", error = %error, "request refused");
+        if is_grpc(headers) {
+            return error.to_grpc_response();
+        }
+        self.respond(error)
+    }
+
+    /// The HTTP answer to `error`: the app's `on_error`, or the RFC 6750 default with the realm.
+    pub(crate) fn respond(&self, error: &AuthError) -> Response<Bytes> {
+        let realm = self.realm.as_deref();
+        match &self.on_error {
+            Some(respond) => respond(ErrorContext { error, realm }),
+            None => error.to_response(realm),
+        }
+    }
+
+    /// Whether refusals made inside the layer must be answered anew (a realm or `on_error`
+    /// that the inner default response does not have).
+    pub(crate) fn answers_inner_refusals(&self) -> bool {
+        self.realm.is_some() || self.on_error.is_some()
+    }
+}
+
+/// Whether the request is a gRPC call, which must be answered with a gRPC status.
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn grpc_calls_are_told_apart_by_their_content_type() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_grpc(&headers));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc+proto"),
+        );
+        assert!(is_grpc(&headers));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        assert!(!is_grpc(&headers));
+    }
+}

@@ -1,0 +1,153 @@
+//! The response future of [`JwtService`](super::JwtService): the inner service's future, a
+//! rejection that is ready at once, or (only when keys must be fetched first) a boxed
+//! verification that then calls the inner service. A refusal the inner service answered (a
+//! `RequireLayer`, a handler's `require()?`) is answered anew with the layer's realm and
+//! `on_error`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::body::ResponseBody;
+use super::config::Config;
+use crate::error::Refused;
+
+/// A verification waiting for keys: the request with its claims inserted, or the rejection.
+pub(crate) type PendingAuth<B> =
+    Pin<Box<dyn Future<Output = Result<Request<B>, Response<Bytes>>> + Send>>;
+
+pin_project! {
+    /// Response future of [`JwtService`](super::JwtService).
+    pub struct ResponseFuture<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        #[pin]
+        kind: Kind<S, B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<S, B>
+    where
+        S: Service<Request<B>>,
+    {
+        // Built only with the `jwks` feature (pin-project-lite cannot `cfg` a variant).
+        Pending { auth: PendingAuth<B>, service: Option<S>, policy: Option<Arc<Config>> },
+        Inner { #[pin] future: S::Future, policy: Option<Arc<Config>> },
+        Rejected { response: Option<Response<Bytes>> },
+    }
+}
+
+impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
+    /// The inner service's future; `policy` answers the refusals it returns, when the layer has
+    /// a realm or `on_error` of its own.
+    pub(crate) fn inner(future: S::Future, policy: Option<Arc<Config>>) -> Self {
+        Self {
+            kind: Kind::Inner { future, policy },
+        }
+    }
+
+    pub(crate) fn rejected(response: Response<Bytes>) -> Self {
+        Self {
+            kind: Kind::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    /// `service` has been polled ready; it is called once `auth` lets the request through.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn pending(auth: PendingAuth<B>, service: S, policy: Option<Arc<Config>>) -> Self {
+        Self {
+            kind: Kind::Pending {
+                auth,
+                service: Some(service),
+                policy,
+            },
+        }
+    }
+}
+
+impl<S, B, ResBody> Future for ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.kind.as_mut().project() {
+                KindProj::Inner { future, policy } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(match policy {
+                        Some(config) => answer_inner(config, response),
+                        None => response.map(ResponseBody::inner),
+                    }));
+                }
+                KindProj::Rejected { response } => {
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
+                }
+                KindProj::Pending {
+                    auth,
+                    service,
+                    policy,
+                } => match ready!(auth.as_mut().poll(cx)) {
+                    Ok(request) => {
+                        let mut service = service
+                            .take()
+                            .expect("ResponseFuture polled after completion");
+                        let future = service.call(request);
+                        let policy = policy.take();
+                        this.kind.set(Kind::Inner { future, policy });
+                    }
+                    Err(response) => this.kind.set(Kind::Rejected {
+                        response: Some(response),
+                    }),
+                },
+            }
+        }
+    }
+}
+
+/// The inner response, or, when it is a refusal made inside the layer, the layer's answer to
+/// it, keeping the headers other layers set on the way out.
+fn answer_inner<B>(config: &Config, mut response: Response<B>) -> Response<ResponseBody<B>> {
+    let Some(Refused(error)) = response.extensions_mut().remove::<Refused>() else {
+        return response.map(ResponseBody::inner);
+    };
+    let mut answer = config.respond(&error);
+    let (parts, _) = response.into_parts();
+    // `None` names continue the previous header: its values follow the first one's fate.
+    let mut kept = None;
+    for (name, value) in parts.headers {
+        if let Some(name) = name {
+            // The refusal's own headers (length, type, challenge) are the answer's to set.
+            let refusal = [CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE].contains(&name);
+            let theirs = !refusal && !answer.headers().contains_key(&name);
+            kept = theirs.then_some(name);
+        }
+        if let Some(name) = &kept {
+            answer.headers_mut().append(name.clone(), value);
+        }
+    }
+    answer.map(ResponseBody::rejection)
+}
+
+impl<S: Service<Request<B>>, B> std::fmt::Debug for ResponseFuture<S, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}

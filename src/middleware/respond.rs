@@ -1,0 +1,152 @@
+//! The app's own answer to a refusal: what an `on_error` handler sees ([`ErrorContext`]), what
+//! it may return ([`IntoErrorResponse`]), and how it opts out of the challenge ([`NoChallenge`]).
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+use crate::error::AuthError;
+
+/// What an [`on_error`](crate::JwtLayer::on_error) handler is told about a refusal.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct ErrorContext<'a> {
+    /// Why the request was refused.
+    pub error: &'a AuthError,
+    /// The layer's `realm`, if it has one.
+    pub realm: Option<&'a str>,
+}
+
+impl ErrorContext<'_> {
+    /// The response the layer would send without a handler (RFC 6750 challenge, JSON body).
+    pub fn default_response(&self) -> Response<Bytes> {
+        self.error.to_response(self.realm)
+    }
+
+    /// The `WWW-Authenticate` challenge of this refusal, with the realm.
+    pub fn challenge(&self) -> HeaderValue {
+        self.error.www_authenticate(self.realm)
+    }
+}
+
+/// Put in the extensions of an `on_error` response to send it without a `WWW-Authenticate`
+/// challenge; by default the layer adds the RFC 6750 challenge to any custom 4xx response
+/// that has none.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::{Response, StatusCode};
+/// use tower_jwt_auth::middleware::NoChallenge;
+///
+/// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+/// // Hide protected routes: every refusal looks like a missing page.
+/// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).on_error(|_| {
+///     let mut response = Response::new(Bytes::from_static(b"not found"));
+///     *response.status_mut() = StatusCode::NOT_FOUND;
+///     response.extensions_mut().insert(NoChallenge);
+///     response
+/// });
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoChallenge;
+
+/// What an `on_error` handler may return: a full `http::Response` over any body convertible to
+/// [`Bytes`], a `(StatusCode, body)` pair, a bare status, or a body alone (sent with the
+/// refusal's status).
+///
+/// Bodies of `String`/`&str` are sent as `text/plain`, unless a response sets its own
+/// `content-type`.
+pub trait IntoErrorResponse {
+    /// The response, with `status` as the status when the value names none.
+    fn into_error_response(self, status: StatusCode) -> Response<Bytes>;
+}
+
+impl<B: Into<Bytes>> IntoErrorResponse for Response<B> {
+    fn into_error_response(self, _status: StatusCode) -> Response<Bytes> {
+        self.map(Into::into)
+    }
+}
+
+impl IntoErrorResponse for StatusCode {
+    fn into_error_response(self, _status: StatusCode) -> Response<Bytes> {
+        with_status(self, Bytes::new(), None)
+    }
+}
+
+impl<B: Into<Bytes>> IntoErrorResponse for (StatusCode, B) {
+    fn into_error_response(self, _status: StatusCode) -> Response<Bytes> {
+        with_status(self.0, self.1.into(), None)
+    }
+}
+
+impl<B: Into<Bytes>> IntoErrorResponse for (StatusCode, HeaderMap, B) {
+    fn into_error_response(self, _status: StatusCode) -> Response<Bytes> {
+        let mut response = with_status(self.0, self.2.into(), None);
+        response.headers_mut().extend(self.1);
+        response
+    }
+}
+
+impl IntoErrorResponse for String {
+    fn into_error_response(self, status: StatusCode) -> Response<Bytes> {
+        with_status(status, self.into(), Some(TEXT))
+    }
+}
+
+impl IntoErrorResponse for &'static str {
+    fn into_error_response(self, status: StatusCode) -> Response<Bytes> {
+        with_status(status, self.into(), Some(TEXT))
+    }
+}
+
+impl IntoErrorResponse for Bytes {
+    fn into_error_response(self, status: StatusCode) -> Response<Bytes> {
+        with_status(status, self, None)
+    }
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+fn with_status(
+    status: StatusCode,
+    body: Bytes,
+    content_type: Option<&'static str>,
+) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    if let Some(content_type) = content_type {
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    response
+}
+
+/// A stored `on_error` handler.
+pub(crate) type ErrorResponder = dyn Fn(ErrorContext<'_>) -> Response<Bytes> + Send + Sync;
+
+/// Wraps an app's handler: its response, with the challenge added to a 4xx unless it has its
+/// own, it opted out with [`NoChallenge`], or the refusal is a 503 (not a verdict on the token).
+pub(crate) fn responder<F, R>(respond: F) -> std::sync::Arc<ErrorResponder>
+where
+    F: Fn(ErrorContext<'_>) -> R + Send + Sync + 'static,
+    R: IntoErrorResponse,
+{
+    std::sync::Arc::new(move |context: ErrorContext<'_>| {
+        let mut response = respond(context).into_error_response(context.error.status());
+        // 503 is no verdict on the token; a redirect or a page is no challenge either.
+        let challenged = context.error.status() != StatusCode::SERVICE_UNAVAILABLE
+            && response.status().is_client_error();
+        let headers = response.headers();
+        if challenged
+            && !headers.contains_key(http::header::WWW_AUTHENTICATE)
+            && response.extensions().get::<NoChallenge>().is_none()
+        {
+            let challenge = context.challenge();
+            response
+                .headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    })
+}

@@ -1,0 +1,11 @@
+//! Minting and the login lifecycle, apart from verification: [`TokenIssuer`] signs tokens,
+//! [`JwtSessions`] issues access/refresh pairs, rotates refresh tokens (detecting reuse) and logs
+//! out, and [`AuthCookies`] carries a pair to a browser as HTTP-only cookies with a CSRF value.
+
+mod cookies;
+mod issuer;
+mod sessions;
+
+pub use cookies::AuthCookies;
+pub use issuer::{IssueError, IssuedToken, TokenIssuer};
+pub use sessions::{JwtSessions, SessionError, TokenPair};

@@ -1,0 +1,112 @@
+//! The JOSE header: parsed strictly, its `alg` and `kid` choosing the one key that may verify the
+//! signature, its `typ` compared as a media type; and the base64url decoding of a token's parts.
+
+use std::str::FromStr;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+
+use super::scan::{present, Text};
+use crate::error::AuthError;
+use crate::keys::{KeySet, VerifyingKey};
+
+/// Decoded header and payload up to this size stay on the stack.
+const STACK_BUF: usize = 4096;
+
+#[derive(Deserialize)]
+struct JoseHeader<'a> {
+    #[serde(borrow)]
+    alg: Text<'a>,
+    #[serde(borrow, default)]
+    typ: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    kid: Option<Text<'a>>,
+    /// Present at all, whatever its value (`"crit": null` is not valid JOSE either).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// Checks the decoded header `json` and picks the key of `keys` that may verify the signature;
+/// `typ` is the media type the header must carry, if one is required.
+pub(crate) fn select_key<'k>(
+    json: &[u8],
+    keys: &'k KeySet,
+    typ: Option<&str>,
+) -> Result<&'k VerifyingKey, AuthError> {
+    let header: JoseHeader<'_> = serde_json::from_slice(json).map_err(|_| AuthError::Malformed)?;
+    let alg = Algorithm::from_str(&header.alg).map_err(|_| AuthError::DisallowedAlgorithm)?;
+    if header.crit {
+        return Err(AuthError::UnsupportedCriticalHeader);
+    }
+    let key = keys.select(header.kid.as_deref(), alg)?;
+    if let Some(expected) = typ {
+        match &header.typ {
+            Some(typ) if media_type_eq(typ, expected) => {}
+            _ => return Err(AuthError::WrongTokenType),
+        }
+    }
+    Ok(key)
+}
+
+/// Base64url-decodes `part` into a stack buffer when it fits, and hands the bytes to `f`.
+pub(crate) fn with_decoded<T>(
+    part: &str,
+    f: impl FnOnce(&[u8]) -> Result<T, AuthError>,
+) -> Result<T, AuthError> {
+    let mut stack = [0u8; STACK_BUF];
+    if base64::decoded_len_estimate(part.len()) <= STACK_BUF {
+        let n = URL_SAFE_NO_PAD
+            .decode_slice(part, &mut stack)
+            .map_err(|_| AuthError::Malformed)?;
+        f(&stack[..n])
+    } else {
+        let heap = URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| AuthError::Malformed)?;
+        f(&heap)
+    }
+}
+
+/// `typ` values compare as media types (RFC 7515 §4.1.9): case-insensitively, and with the
+/// `application/` prefix optional.
+fn media_type_eq(a: &str, b: &str) -> bool {
+    fn strip(s: &str) -> &str {
+        match s.get(..12) {
+            Some(p) if p.eq_ignore_ascii_case("application/") => &s[12..],
+            _ => s,
+        }
+    }
+    strip(a).eq_ignore_ascii_case(strip(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_compare_case_insensitively_with_the_application_prefix_optional() {
+        assert!(media_type_eq("at+jwt", "at+jwt"));
+        assert!(media_type_eq("application/at+JWT", "at+jwt"));
+        assert!(media_type_eq("AT+JWT", "Application/at+jwt"));
+        assert!(!media_type_eq("jwt", "at+jwt"));
+        assert!(!media_type_eq("application/", "at+jwt"));
+        assert!(!media_type_eq("text/at+jwt", "at+jwt"));
+        // A multi-byte character where the prefix would end must not panic.
+        assert!(!media_type_eq("applicationé+jwt", "at+jwt"));
+    }
+
+    #[test]
+    fn parts_decode_on_the_stack_and_on_the_heap_alike() {
+        let small = URL_SAFE_NO_PAD.encode(b"{\"a\":1}");
+        let large = URL_SAFE_NO_PAD.encode(vec![b'x'; STACK_BUF * 2]);
+        assert_eq!(
+            with_decoded(&small, |b| Ok(b.to_vec())),
+            Ok(b"{\"a\":1}".to_vec())
+        );
+        assert_eq!(with_decoded(&large, |b| Ok(b.len())), Ok(STACK_BUF * 2));
+        assert_eq!(with_decoded("a*b", |_| Ok(())), Err(AuthError::Malformed));
+        assert_eq!(with_decoded("eyJ=", |_| Ok(())), Err(AuthError::Malformed));
+    }
+}
