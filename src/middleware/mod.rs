@@ -13,7 +13,7 @@ pub use body::ResponseBody;
 pub use config::DEFAULT_CSRF_HEADER;
 pub use future::ResponseFuture;
 pub use layer::JwtLayer;
-pub use respond::{ErrorContext, IntoErrorResponse, NoChallenge};
+pub use respond::{ErrorBody, ErrorContext, IntoErrorResponse, NoChallenge};
 pub use service::JwtService;
 
 pub(crate) use config::is_grpc;

@@ -51,14 +51,45 @@ impl ErrorContext<'_> {
 pub struct NoChallenge;
 
 /// What an `on_error` handler may return: a full `http::Response` over any body convertible to
-/// [`Bytes`], a `(StatusCode, body)` pair, a bare status, or a body alone (sent with the
-/// refusal's status).
+/// [`Bytes`], a `(StatusCode, body)` or `(StatusCode, HeaderMap, body)` tuple, a bare status, or
+/// a body alone (sent with the refusal's status).
 ///
-/// Bodies of `String`/`&str` are sent as `text/plain`, unless a response sets its own
-/// `content-type`.
+/// Text bodies (`String`, `&'static str`) are sent as `text/plain; charset=utf-8` unless the
+/// headers given set another `content-type`.
 pub trait IntoErrorResponse {
     /// The response, with `status` as the status when the value names none.
     fn into_error_response(self, status: StatusCode) -> Response<Bytes>;
+}
+
+/// A body an `on_error` handler may return in a tuple or alone, with the content type it
+/// implies (text for strings, none for bytes).
+pub trait ErrorBody {
+    /// The bytes, and the content type they imply.
+    fn into_parts(self) -> (Bytes, Option<&'static str>);
+}
+
+impl ErrorBody for String {
+    fn into_parts(self) -> (Bytes, Option<&'static str>) {
+        (self.into(), Some(TEXT))
+    }
+}
+
+impl ErrorBody for &'static str {
+    fn into_parts(self) -> (Bytes, Option<&'static str>) {
+        (self.into(), Some(TEXT))
+    }
+}
+
+impl ErrorBody for Bytes {
+    fn into_parts(self) -> (Bytes, Option<&'static str>) {
+        (self, None)
+    }
+}
+
+impl ErrorBody for Vec<u8> {
+    fn into_parts(self) -> (Bytes, Option<&'static str>) {
+        (self.into(), None)
+    }
 }
 
 impl<B: Into<Bytes>> IntoErrorResponse for Response<B> {
@@ -69,39 +100,53 @@ impl<B: Into<Bytes>> IntoErrorResponse for Response<B> {
 
 impl IntoErrorResponse for StatusCode {
     fn into_error_response(self, _status: StatusCode) -> Response<Bytes> {
-        with_status(self, Bytes::new(), None)
+        with_status(self, (Bytes::new(), None))
     }
 }
 
-impl<B: Into<Bytes>> IntoErrorResponse for (StatusCode, B) {
+impl<B: ErrorBody> IntoErrorResponse for (StatusCode, B) {
     fn into_error_response(self, _status: StatusCode) -> Response<Bytes> {
-        with_status(self.0, self.1.into(), None)
+        with_status(self.0, self.1.into_parts())
     }
 }
 
-impl<B: Into<Bytes>> IntoErrorResponse for (StatusCode, HeaderMap, B) {
+impl<B: ErrorBody> IntoErrorResponse for (StatusCode, HeaderMap, B) {
     fn into_error_response(self, _status: StatusCode) -> Response<Bytes> {
-        let mut response = with_status(self.0, self.2.into(), None);
-        response.headers_mut().extend(self.1);
+        let mut response = with_status(self.0, self.2.into_parts());
+        // The given headers win over the body's implied content type; `None` names continue
+        // the previous header.
+        let mut last = None;
+        for (name, value) in self.1 {
+            match (name, &last) {
+                (Some(name), _) => {
+                    response.headers_mut().insert(name.clone(), value);
+                    last = Some(name);
+                }
+                (None, Some(name)) => {
+                    response.headers_mut().append(name, value);
+                }
+                (None, None) => {}
+            }
+        }
         response
     }
 }
 
 impl IntoErrorResponse for String {
     fn into_error_response(self, status: StatusCode) -> Response<Bytes> {
-        with_status(status, self.into(), Some(TEXT))
+        with_status(status, self.into_parts())
     }
 }
 
 impl IntoErrorResponse for &'static str {
     fn into_error_response(self, status: StatusCode) -> Response<Bytes> {
-        with_status(status, self.into(), Some(TEXT))
+        with_status(status, self.into_parts())
     }
 }
 
 impl IntoErrorResponse for Bytes {
     fn into_error_response(self, status: StatusCode) -> Response<Bytes> {
-        with_status(status, self, None)
+        with_status(status, self.into_parts())
     }
 }
 
@@ -109,8 +154,7 @@ const TEXT: &str = "text/plain; charset=utf-8";
 
 fn with_status(
     status: StatusCode,
-    body: Bytes,
-    content_type: Option<&'static str>,
+    (body, content_type): (Bytes, Option<&'static str>),
 ) -> Response<Bytes> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -149,4 +193,74 @@ where
         }
         response
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_bodies_are_plain_text_and_take_the_refusals_status_when_alone() {
+        let response = "denied".into_error_response(StatusCode::FORBIDDEN);
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(response.headers()[CONTENT_TYPE], TEXT);
+        assert_eq!(response.body(), "denied");
+
+        let response = (StatusCode::NOT_FOUND, String::from("gone"))
+            .into_error_response(StatusCode::UNAUTHORIZED);
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(response.headers()[CONTENT_TYPE], TEXT);
+
+        let response = Bytes::from_static(b"{}").into_error_response(StatusCode::UNAUTHORIZED);
+        assert!(!response.headers().contains_key(CONTENT_TYPE));
+    }
+
+    #[test]
+    fn given_headers_win_over_the_implied_type_and_keep_every_value() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        headers.append("set-cookie", HeaderValue::from_static("a=1"));
+        headers.append("set-cookie", HeaderValue::from_static("b=2"));
+        let response = (StatusCode::FORBIDDEN, headers, "<h1>no</h1>")
+            .into_error_response(StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[CONTENT_TYPE], "text/html");
+        let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+    }
+
+    #[test]
+    fn the_challenge_is_added_to_4xx_only_and_never_twice() {
+        let error = AuthError::MissingToken;
+        let context = ErrorContext {
+            error: &error,
+            realm: Some("api"),
+        };
+        let page = responder(|_| (StatusCode::UNAUTHORIZED, "sign in"));
+        assert_eq!(
+            page(context).headers()[http::header::WWW_AUTHENTICATE],
+            r#"Bearer realm="api""#
+        );
+        let redirect = responder(|_| StatusCode::SEE_OTHER);
+        assert!(!redirect(context)
+            .headers()
+            .contains_key(http::header::WWW_AUTHENTICATE));
+        let hidden = responder(|_| {
+            let mut response = Response::new(Bytes::new());
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            response.extensions_mut().insert(NoChallenge);
+            response
+        });
+        assert!(!hidden(context)
+            .headers()
+            .contains_key(http::header::WWW_AUTHENTICATE));
+        let outage = AuthError::RevocationUnavailable;
+        let context = ErrorContext {
+            error: &outage,
+            realm: None,
+        };
+        let busy = responder(|refused: ErrorContext<'_>| (refused.error.status(), "later"));
+        assert!(!busy(context)
+            .headers()
+            .contains_key(http::header::WWW_AUTHENTICATE));
+    }
 }
