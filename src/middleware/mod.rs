@@ -7,6 +7,7 @@ mod config;
 mod future;
 mod layer;
 mod respond;
+mod rules;
 mod service;
 
 pub use body::ResponseBody;
