@@ -28,7 +28,7 @@ impl<C> JwtLayer<C> {
     ///
     /// # Panics
     /// On a [`for_issuers`](Self::for_issuers) layer, whose issuers come from its
-    /// [`TrustedIssuer`]s.
+    /// [`TrustedIssuer`](crate::keys::TrustedIssuer)s.
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
@@ -62,7 +62,7 @@ impl<C> JwtLayer<C> {
     ///
     /// # Panics
     /// On a [`for_issuers`](Self::for_issuers) layer, whose audiences come from its
-    /// [`TrustedIssuer`]s.
+    /// [`TrustedIssuer`](crate::keys::TrustedIssuer)s.
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
