@@ -10,6 +10,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// in whole seconds since the Unix epoch.
 ///
 /// [`Clock::system`] is the default. Tests pass a [`ManualClock`] instead.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_jwt_auth::clock::{Clock, ManualClock};
+/// use tower_jwt_auth::{JwtLayer, VerifyingKey};
+///
+/// assert!(Clock::system().now() > 1_700_000_000);
+/// // A layer that sees a fixed time, for a test of expiry.
+/// let clock = ManualClock::new(1_700_000_000);
+/// let layer = JwtLayer::<serde_json::Value>::new(VerifyingKey::hs256([7u8; 32])?).clock(clock.clone());
+/// clock.advance(Duration::from_secs(3600)); // the layer's tokens are now an hour older
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct Clock(Option<Arc<AtomicU64>>);
 

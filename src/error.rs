@@ -16,6 +16,23 @@ use http::{HeaderValue, Response, StatusCode};
 /// `status()` and the RFC 6750 error code follow from the variant; [`JwtLayer::on_error`]
 /// replaces the default response of every refusal under the layer.
 ///
+/// ```
+/// use http::StatusCode;
+/// use tower_jwt_auth::AuthError;
+///
+/// let refused = AuthError::Expired;
+/// assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(refused.error_code(), Some("invalid_token"));
+/// assert_eq!(refused.description(), "token expired");
+/// assert_eq!(
+///     refused.www_authenticate(Some("api")),
+///     r#"Bearer realm="api", error="invalid_token", error_description="token expired""#,
+/// );
+/// // Match to map refusals to the app's own answers.
+/// let retry = matches!(refused, AuthError::RevocationUnavailable | AuthError::KeysUnavailable);
+/// assert!(!retry);
+/// ```
+///
 /// [`JwtLayer::on_error`]: crate::JwtLayer::on_error
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -176,6 +193,15 @@ impl AuthError {
 
     /// The default HTTP response: the status, `WWW-Authenticate`, and a JSON body
     /// `{"error": ..., "error_description": ...}`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::AuthError;
+    ///
+    /// let response = AuthError::MissingToken.to_response(None);
+    /// assert_eq!(response.status(), 401);
+    /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    /// assert_eq!(response.body().as_ref(), br#"{"error":"unauthorized","error_description":"no bearer token"}"#);
+    /// ```
     pub fn to_response(&self, realm: Option<&str>) -> Response<Bytes> {
         let fallback = match self {
             Self::RevocationUnavailable | Self::KeysUnavailable => "temporarily_unavailable",
@@ -200,6 +226,15 @@ impl AuthError {
 
     /// The gRPC response: HTTP 200 with `grpc-status` and `grpc-message` (a trailers-only
     /// response, as gRPC servers send for a call refused before it ran).
+    ///
+    /// ```
+    /// use tower_jwt_auth::AuthError;
+    ///
+    /// let response = AuthError::Expired.to_grpc_response();
+    /// assert_eq!(response.status(), 200);
+    /// assert_eq!(response.headers()["grpc-status"], "16"); // UNAUTHENTICATED
+    /// assert_eq!(response.headers()["grpc-message"], "token expired");
+    /// ```
     pub fn to_grpc_response(&self) -> Response<Bytes> {
         let mut response = Response::new(Bytes::new());
         let headers = response.headers_mut();

@@ -50,16 +50,49 @@ pub(crate) struct Found<'a> {
 
 impl TokenSource {
     /// `Authorization: Bearer <token>` (the scheme is case-insensitive).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_jwt_auth::TokenSource;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("authorization", "bearer eyJ.x.y".parse()?);
+    /// assert_eq!(TokenSource::header().find(&headers)?, Some("eyJ.x.y"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn header() -> Self {
         Self(Kind::Header)
     }
 
     /// The cookie `name`.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_jwt_auth::TokenSource;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("cookie", "theme=dark; access_token=eyJ.x.y".parse()?);
+    /// assert_eq!(TokenSource::cookie("access_token").find(&headers)?, Some("eyJ.x.y"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cookie(name: impl Into<String>) -> Self {
         Self(Kind::Cookie(name.into().into_boxed_str()))
     }
 
     /// The `Authorization` header when the request has one, else the cookie `name`.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_jwt_auth::TokenSource;
+    ///
+    /// let either = TokenSource::header_or_cookie("access_token");
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("cookie", "access_token=from.the.cookie".parse()?);
+    /// assert_eq!(either.find(&headers)?, Some("from.the.cookie"));
+    /// headers.insert("authorization", "Bearer from.the.header".parse()?);
+    /// assert_eq!(either.find(&headers)?, Some("from.the.header")); // the header wins
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn header_or_cookie(name: impl Into<String>) -> Self {
         Self(Kind::HeaderOrCookie(name.into().into_boxed_str()))
     }
@@ -69,6 +102,17 @@ impl TokenSource {
     /// The layer cannot tell where the function found the token, so it treats it like a cookie:
     /// unsafe methods need the CSRF header (fail closed). For a token the browser never attaches
     /// by itself (a custom header), use [`custom_header`](Self::custom_header).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{AuthError, TokenSource};
+    ///
+    /// // A token in a `Sec-WebSocket-Protocol` value such as `bearer.<token>`.
+    /// let ws = TokenSource::custom(|headers| {
+    ///     let Some(value) = headers.get("sec-websocket-protocol") else { return Ok(None) };
+    ///     let value = value.to_str().map_err(|_| AuthError::InvalidRequest)?;
+    ///     Ok(value.split(',').map(str::trim).find_map(|p| p.strip_prefix("bearer.")))
+    /// });
+    /// ```
     pub fn custom<F>(find: F) -> Self
     where
         F: for<'a> Fn(&'a HeaderMap) -> Result<Option<&'a str>, AuthError> + Send + Sync + 'static,

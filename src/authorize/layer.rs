@@ -25,6 +25,30 @@ use crate::middleware::{
 /// A refusal is a 403 `insufficient_scope` answered like the enclosing `JwtLayer`'s own
 /// refusals (its realm and `on_error`), unless this layer sets a [`realm`](Self::realm) or an
 /// [`on_error`](Self::on_error) of its own. gRPC calls get `PERMISSION_DENIED`.
+/// ```
+/// use axum::{body::Body, routing::get, Router};
+/// use http::{Request, StatusCode};
+/// use serde_json::{json, Value};
+/// use tower::ServiceExt;
+/// use tower_jwt_auth::{JwtLayer, Requirement, SigningKey, TokenIssuer, VerifyingKey};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let secret = b"an HS256 secret of at least 32 bytes!";
+/// let app = Router::new()
+///     .route("/admin", get(|| async { "hello, admin" }))
+///     .route_layer(Requirement::<Value>::role("admin").layer())
+///     .layer(JwtLayer::<Value>::new(VerifyingKey::hs256(secret)?).realm("staff"));
+///
+/// let token = TokenIssuer::new(SigningKey::hs256(secret)?).issue(&json!({"sub": "1", "roles": ["user"]}))?.token;
+/// let request = Request::get("/admin").header("authorization", format!("Bearer {token}")).body(Body::empty())?;
+/// let response = app.oneshot(request).await?;
+/// assert_eq!(response.status(), StatusCode::FORBIDDEN);
+/// assert_eq!(
+///     response.headers()["www-authenticate"],
+///     r#"Bearer realm="staff", error="insufficient_scope", error_description="insufficient scope", scope="admin""#,
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 #[must_use = "a RequireLayer protects nothing until it wraps a service"]
 pub struct RequireLayer<C> {
     requirement: Requirement<C>,
@@ -34,6 +58,13 @@ pub struct RequireLayer<C> {
 
 impl<C> RequireLayer<C> {
     /// A layer that checks `requirement`; the same as [`Requirement::layer`].
+    ///
+    /// ```
+    /// use tower_jwt_auth::authorize::RequireLayer;
+    /// use tower_jwt_auth::Requirement;
+    ///
+    /// let readers = RequireLayer::<serde_json::Value>::new(Requirement::scope("orders:read"));
+    /// ```
     pub fn new(requirement: Requirement<C>) -> Self {
         Self {
             requirement,
@@ -122,10 +153,39 @@ impl<S, C> Layer<S> for RequireLayer<C> {
     }
 }
 
-/// The service made by [`RequireLayer`].
+/// The service made by [`RequireLayer`]; its responses are [`ResponseBody`]s over the inner
+/// service's body, and its future a [`RequireFuture`].
+///
+/// ```
+/// use std::convert::Infallible;
+/// use tower::{service_fn, Layer};
+/// use tower_jwt_auth::authorize::RequireService;
+/// use tower_jwt_auth::Requirement;
+///
+/// let handler = service_fn(|_: http::Request<()>| async { Ok::<_, Infallible>(http::Response::new(String::new())) });
+/// let service: RequireService<_, serde_json::Value> = Requirement::scope("orders:read").layer().layer(handler);
+/// let handler = service.into_inner(); // the wrapped service, back
+/// ```
 pub struct RequireService<S, C> {
     inner: S,
     layer: RequireLayer<C>,
+}
+
+impl<S, C> RequireService<S, C> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S: Clone, C> Clone for RequireService<S, C> {
@@ -186,6 +246,8 @@ where
 
 pin_project! {
     /// Response future of [`RequireService`]: the inner service's, or a refusal ready at once.
+    ///
+    /// Named only in the types of services that wrap a [`RequireService`]; see its example.
     pub struct RequireFuture<F> {
         #[pin]
         kind: Kind<F>,

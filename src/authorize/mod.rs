@@ -166,7 +166,16 @@ impl<C: 'static> Requirement<C> {
         }
     }
 
-    /// Every one of `requirements` must be met.
+    /// Every one of `requirements` must be met; a refusal names all their scopes.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_jwt_auth::Requirement;
+    ///
+    /// let both = Requirement::<Value>::all_of([Requirement::scope("orders:read"), Requirement::role("admin")]);
+    /// assert!(both.is_met(&json!({"scope": "orders:read", "roles": ["admin"]})));
+    /// assert!(!both.is_met(&json!({"scope": "orders:read"})));
+    /// ```
     pub fn all_of(requirements: impl IntoIterator<Item = Self>) -> Self {
         let all: Vec<Self> = requirements.into_iter().collect();
         let scope = join(&all);
@@ -176,6 +185,15 @@ impl<C: 'static> Requirement<C> {
     }
 
     /// At least one of `requirements` must be met.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_jwt_auth::Requirement;
+    ///
+    /// let staff = Requirement::<Value>::any_of([Requirement::role("admin"), Requirement::role("support")]);
+    /// assert!(staff.is_met(&json!({"roles": ["support"]})));
+    /// assert!(!staff.is_met(&json!({"roles": ["user"]})));
+    /// ```
     pub fn any_of(requirements: impl IntoIterator<Item = Self>) -> Self {
         let any: Vec<Self> = requirements.into_iter().collect();
         let scope = join(&any);
@@ -185,11 +203,32 @@ impl<C: 'static> Requirement<C> {
     }
 
     /// Whether `claims` meet this requirement.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_jwt_auth::Requirement;
+    ///
+    /// // `scope` is space-delimited (RFC 9068); `scp` may be a string or an array.
+    /// let read = Requirement::<Value>::scope("orders:read");
+    /// assert!(read.is_met(&json!({"scope": "profile orders:read"})));
+    /// assert!(read.is_met(&json!({"scp": ["orders:read"]})));
+    /// assert!(!read.is_met(&json!({"scope": "orders:readonly"})));
+    /// ```
     pub fn is_met(&self, claims: &C) -> bool {
         (self.check)(claims)
     }
 
     /// `Ok` when met.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_jwt_auth::{AuthError, Requirement};
+    ///
+    /// let write = Requirement::<Value>::scope("orders:write");
+    /// let refused = write.check(&json!({"scope": "orders:read"})).unwrap_err();
+    /// assert!(matches!(refused, AuthError::InsufficientScope { .. }));
+    /// assert_eq!(refused.status(), 403);
+    /// ```
     ///
     /// # Errors
     /// [`AuthError::InsufficientScope`] (403) naming this requirement's scope when unmet.

@@ -31,8 +31,18 @@ impl PublicJwks {
     /// The JWKS document of these keys (each needs a `kid` for verifiers to tell them apart
     /// once there is more than one).
     ///
-    /// # Errors
-    /// [`KeyError::NotPublishable`] when a key has no public half (an HMAC secret).
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, SigningKey};
+    /// use tower_jwt_auth::keys::PublicJwks;
+    ///
+    /// let pem = std::fs::read("tests/keys/ec256_private.pem")?;
+    /// let key = SigningKey::from_pem(pem, Algorithm::ES256)?.with_kid("2026-12");
+    /// let jwks = PublicJwks::new([&key])?;
+    /// let doc: serde_json::Value = serde_json::from_slice(jwks.json())?;
+    /// assert_eq!(doc["keys"][0]["kid"], "2026-12");
+    /// assert!(doc["keys"][0].get("d").is_none()); // never the private half
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`KeyError::NotPublishable`] when a key has no public half (an HMAC secret).

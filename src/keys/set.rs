@@ -28,6 +28,19 @@ pub struct KeySet {
 
 impl KeySet {
     /// A set of these keys.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{KeySet, VerifyingKey};
+    ///
+    /// let keys = KeySet::new([
+    ///     VerifyingKey::hs256([1u8; 32])?.with_kid("2026-11"),
+    ///     VerifyingKey::hs256([2u8; 32])?.with_kid("2026-12"),
+    /// ]);
+    /// assert_eq!(keys.len(), 2);
+    /// assert!(!keys.is_empty());
+    /// assert_eq!(keys.kids().collect::<Vec<_>>(), ["2026-11", "2026-12"]);
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+    /// ```
     pub fn new(keys: impl IntoIterator<Item = VerifyingKey>) -> Self {
         Self {
             keys: keys.into_iter().collect(),
@@ -48,10 +61,6 @@ impl KeySet {
     /// assert!(KeySet::from_jwks(br#"{"keys":[]}"#).is_err());
     /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
-    ///
-    /// # Errors
-    /// [`KeyError::InvalidJwks`] when `document` is not a JWKS, [`KeyError::NoUsableKey`] when it
-    /// holds no signing key this crate verifies with.
     ///
     /// # Errors
     /// [`KeyError::InvalidJwks`] when `document` is not a JWKS, [`KeyError::NoUsableKey`] when it

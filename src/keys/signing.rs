@@ -25,8 +25,14 @@ pub struct SigningKey {
 impl SigningKey {
     /// An HMAC-SHA256 shared secret (at least 32 bytes).
     ///
-    /// # Errors
-    /// [`KeyError::SecretTooShort`] for a secret under 32 bytes.
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, SigningKey};
+    ///
+    /// let key = SigningKey::hs256(b"an HS256 secret of at least 32 bytes!")?;
+    /// assert_eq!(key.algorithm(), Algorithm::HS256);
+    /// assert!(SigningKey::hs256(b"too short").is_err());
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+    /// ```
     ///
     /// # Errors
     /// [`KeyError::SecretTooShort`] for a secret under 32 bytes.
@@ -42,10 +48,6 @@ impl SigningKey {
     /// let key = SigningKey::hmac([7u8; 48], Algorithm::HS384)?;
     /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
-    ///
-    /// # Errors
-    /// [`KeyError::WrongAlgorithm`] for a non-HMAC `algorithm`, [`KeyError::SecretTooShort`] for a
-    /// secret shorter than its hash output.
     ///
     /// # Errors
     /// [`KeyError::WrongAlgorithm`] for a non-HMAC `algorithm`, [`KeyError::SecretTooShort`] for a
@@ -71,9 +73,6 @@ impl SigningKey {
     ///
     /// # Errors
     /// [`KeyError::MissingEnv`] when `var` is unset or not UTF-8; else as [`hmac`](Self::hmac).
-    ///
-    /// # Errors
-    /// [`KeyError::MissingEnv`] when `var` is unset or not UTF-8; else as [`hmac`](Self::hmac).
     pub fn hmac_from_env(var: &str, algorithm: Algorithm) -> Result<Self, KeyError> {
         Self::hmac(secret_from_env(var)?, algorithm)
     }
@@ -85,11 +84,6 @@ impl SigningKey {
     ///
     /// assert!(SigningKey::from_pem(b"not a pem", Algorithm::ES256).is_err());
     /// ```
-    ///
-    /// # Errors
-    /// [`KeyError::WrongAlgorithm`] for an HMAC `algorithm`, [`KeyError::InvalidPem`] when the PEM
-    /// is no private key of its family, [`KeyError::RsaKeyTooSmall`] or [`KeyError::CurveMismatch`]
-    /// for a key too weak or on another curve.
     ///
     /// # Errors
     /// [`KeyError::WrongAlgorithm`] for an HMAC `algorithm`, [`KeyError::InvalidPem`] when the PEM
@@ -119,9 +113,6 @@ impl SigningKey {
     ///
     /// assert!(SigningKey::from_der([0u8; 4], Algorithm::HS256).is_err());
     /// ```
-    ///
-    /// # Errors
-    /// As [`from_pem`](Self::from_pem), for DER bytes.
     ///
     /// # Errors
     /// As [`from_pem`](Self::from_pem), for DER bytes.
@@ -156,6 +147,14 @@ impl SigningKey {
     }
 
     /// The algorithm this key signs with.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, SigningKey};
+    ///
+    /// let pem = std::fs::read("tests/keys/ec256_private.pem")?;
+    /// assert_eq!(SigningKey::from_pem(pem, Algorithm::ES256)?.algorithm(), Algorithm::ES256);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }
@@ -169,9 +168,6 @@ impl SigningKey {
     /// assert!(SigningKey::hs256([1u8; 32])?.public_jwk().is_err());
     /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
-    ///
-    /// # Errors
-    /// [`KeyError::NotPublishable`] for an HMAC secret.
     ///
     /// # Errors
     /// [`KeyError::NotPublishable`] for an HMAC secret.

@@ -31,8 +31,14 @@ pub struct VerifyingKey {
 impl VerifyingKey {
     /// An HMAC-SHA256 shared secret (at least 32 bytes).
     ///
-    /// # Errors
-    /// [`KeyError::SecretTooShort`] for a secret under 32 bytes.
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, VerifyingKey};
+    ///
+    /// let key = VerifyingKey::hs256(b"an HS256 secret of at least 32 bytes!")?;
+    /// assert_eq!(key.algorithm(), Algorithm::HS256);
+    /// assert!(VerifyingKey::hs256(b"too short").is_err());
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+    /// ```
     ///
     /// # Errors
     /// [`KeyError::SecretTooShort`] for a secret under 32 bytes.
@@ -50,10 +56,6 @@ impl VerifyingKey {
     /// assert!(VerifyingKey::hmac([7u8; 32], Algorithm::HS512).is_err());
     /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
-    ///
-    /// # Errors
-    /// [`KeyError::WrongAlgorithm`] for a non-HMAC `algorithm`, [`KeyError::SecretTooShort`] for a
-    /// secret shorter than its hash output.
     ///
     /// # Errors
     /// [`KeyError::WrongAlgorithm`] for a non-HMAC `algorithm`, [`KeyError::SecretTooShort`] for a
@@ -78,9 +80,6 @@ impl VerifyingKey {
     ///
     /// # Errors
     /// [`KeyError::MissingEnv`] when `var` is unset or not UTF-8; else as [`hmac`](Self::hmac).
-    ///
-    /// # Errors
-    /// [`KeyError::MissingEnv`] when `var` is unset or not UTF-8; else as [`hmac`](Self::hmac).
     pub fn hmac_from_env(var: &str, algorithm: Algorithm) -> Result<Self, KeyError> {
         Self::hmac(secret_from_env(var)?, algorithm)
     }
@@ -97,11 +96,6 @@ impl VerifyingKey {
     /// // A PEM key never verifies HMAC: that is the algorithm-confusion attack.
     /// assert!(VerifyingKey::from_pem(b"", Algorithm::HS256).is_err());
     /// ```
-    ///
-    /// # Errors
-    /// [`KeyError::WrongAlgorithm`] for an HMAC `algorithm`, [`KeyError::InvalidPem`] when the PEM
-    /// is no public key (or certificate) of its family, [`KeyError::RsaKeyTooSmall`] or
-    /// [`KeyError::CurveMismatch`] for a key too weak or on another curve.
     ///
     /// # Errors
     /// [`KeyError::WrongAlgorithm`] for an HMAC `algorithm`, [`KeyError::InvalidPem`] when the PEM
@@ -133,9 +127,6 @@ impl VerifyingKey {
     ///
     /// # Errors
     /// As [`from_pem`](Self::from_pem), for DER bytes.
-    ///
-    /// # Errors
-    /// As [`from_pem`](Self::from_pem), for DER bytes.
     pub fn from_der(der: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         ensure_crypto_provider()?;
         let der = der.as_ref();
@@ -162,10 +153,6 @@ impl VerifyingKey {
     /// assert_eq!(key.algorithm(), Algorithm::EdDSA);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    ///
-    /// # Errors
-    /// [`KeyError::UnsupportedJwk`] for an encryption, symmetric or unsupported key, and the
-    /// errors of [`from_der`](Self::from_der) for a weak one.
     ///
     /// # Errors
     /// [`KeyError::UnsupportedJwk`] for an encryption, symmetric or unsupported key, and the
@@ -240,6 +227,14 @@ impl VerifyingKey {
     }
 
     /// The one algorithm this key accepts.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, VerifyingKey};
+    ///
+    /// let pem = std::fs::read("tests/keys/ec256_public.pem")?;
+    /// assert_eq!(VerifyingKey::from_pem(pem, Algorithm::ES256)?.algorithm(), Algorithm::ES256);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }

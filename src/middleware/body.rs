@@ -10,7 +10,22 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// The inner service's body, or the body of a rejection.
+    /// The inner service's body, or the body of a rejection: the response body of
+    /// [`JwtService`](super::JwtService) and [`RequireService`](crate::authorize::RequireService).
+    ///
+    /// ```
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_jwt_auth::{JwtLayer, VerifyingKey};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handler = service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::from("hi"))) });
+    /// let service = JwtLayer::<serde_json::Value>::new(VerifyingKey::hs256([7u8; 32])?).layer(handler);
+    /// let response = service.oneshot(http::Request::new(())).await?; // no token
+    /// let body = response.into_body(); // a ResponseBody<String>
+    /// let body = axum::body::to_bytes(axum::body::Body::new(body), 1024).await?;
+    /// assert_eq!(body.as_ref(), br#"{"error":"unauthorized","error_description":"no bearer token"}"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
     pub struct ResponseBody<B> {
         #[pin]
         kind: Kind<B>,

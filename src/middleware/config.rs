@@ -15,6 +15,10 @@ use crate::verify::{Csrf, Rules};
 
 /// The header that must echo the CSRF value of a cookie-carried token on unsafe requests,
 /// unless a layer names another ([`JwtLayer::csrf_header`](super::JwtLayer::csrf_header)).
+///
+/// ```
+/// assert_eq!(tower_jwt_auth::middleware::DEFAULT_CSRF_HEADER, "x-csrf-token");
+/// ```
 pub const DEFAULT_CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 
 #[derive(Clone)]

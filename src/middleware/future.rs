@@ -24,7 +24,10 @@ pub(crate) type PendingAuth<B> =
     Pin<Box<dyn Future<Output = Result<Request<B>, Response<Bytes>>> + Send>>;
 
 pin_project! {
-    /// Response future of [`JwtService`](super::JwtService).
+    /// Response future of [`JwtService`](super::JwtService): the inner service's future, a
+    /// refusal ready at once, or (with remote keys) a key fetch in flight.
+    ///
+    /// Named only in the types of services that wrap a `JwtService`; see its example.
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<B>>,

@@ -50,6 +50,17 @@ impl<C> JwtLayer<C> {
     /// [`KeySet`](crate::KeySet), or a `RemoteJwks`; each key only with its own algorithm;
     /// keys found by OIDC discovery only for their issuer), requires `exp`,
     /// checks `nbf`, allows 30 s of clock skew and refuses tokens over 8 KiB before decoding.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, JwtLayer, VerifyingKey};
+    ///
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct Claims { sub: String }
+    ///
+    /// let key = VerifyingKey::from_pem(std::fs::read("tests/keys/rsa_public.pem")?, Algorithm::RS256)?;
+    /// let layer = JwtLayer::<Claims>::new(key).issuer("https://idp.example").audience("orders-api");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(keys: impl Into<KeySource>) -> Self {
         let keys = keys.into();
         let discovered = keys.discovered_issuer().map(str::to_owned);

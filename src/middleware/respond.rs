@@ -8,6 +8,20 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use crate::error::AuthError;
 
 /// What an [`on_error`](crate::JwtLayer::on_error) handler is told about a refusal.
+///
+/// ```
+/// use http::StatusCode;
+/// use tower_jwt_auth::{AuthError, JwtLayer, VerifyingKey};
+///
+/// let layer = JwtLayer::<serde_json::Value>::new(VerifyingKey::hs256([7u8; 32])?)
+///     .realm("orders")
+///     .on_error(|refused| match refused.error {
+///         // The app's own text; the layer still adds `WWW-Authenticate: Bearer realm="orders"`.
+///         AuthError::MissingToken => (StatusCode::UNAUTHORIZED, "please log in".to_owned()),
+///         other => (other.status(), format!("refused: {}", other.description())),
+///     });
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct ErrorContext<'a> {
@@ -56,6 +70,23 @@ pub struct NoChallenge;
 ///
 /// Text bodies (`String`, `&'static str`) are sent as `text/plain; charset=utf-8` unless the
 /// headers given set another `content-type`.
+///
+/// ```
+/// use http::{HeaderMap, StatusCode};
+/// use tower_jwt_auth::middleware::IntoErrorResponse;
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("content-type", "application/problem+json".parse()?);
+/// let body = r#"{"title":"token expired"}"#;
+/// let response = (StatusCode::UNAUTHORIZED, headers, body).into_error_response(StatusCode::UNAUTHORIZED);
+/// assert_eq!(response.headers()["content-type"], "application/problem+json");
+///
+/// // A body alone keeps the refusal's status.
+/// let response = "go away".into_error_response(StatusCode::FORBIDDEN);
+/// assert_eq!(response.status(), StatusCode::FORBIDDEN);
+/// assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait IntoErrorResponse {
     /// The response, with `status` as the status when the value names none.
     fn into_error_response(self, status: StatusCode) -> Response<Bytes>;
@@ -63,6 +94,13 @@ pub trait IntoErrorResponse {
 
 /// A body an `on_error` handler may return in a tuple or alone, with the content type it
 /// implies (text for strings, none for bytes).
+///
+/// ```
+/// use tower_jwt_auth::middleware::ErrorBody;
+///
+/// assert_eq!(String::from("denied").into_parts().1, Some("text/plain; charset=utf-8"));
+/// assert_eq!(b"\x00\x01".to_vec().into_parts().1, None);
+/// ```
 pub trait ErrorBody {
     /// The bytes, and the content type they imply.
     fn into_parts(self) -> (Bytes, Option<&'static str>);

@@ -22,6 +22,19 @@ use crate::verify::Csrf;
 /// The service made by [`JwtLayer`](crate::JwtLayer): finds the token, verifies it, inserts
 /// [`Auth<C>`](crate::Auth), and calls the inner service; refusals made inside it are answered
 /// with the layer's realm and `on_error`.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use tower::{service_fn, Layer};
+/// use tower_jwt_auth::middleware::JwtService;
+/// use tower_jwt_auth::{JwtLayer, VerifyingKey};
+///
+/// let handler = service_fn(|_: http::Request<()>| async { Ok::<_, Infallible>(http::Response::new(String::new())) });
+/// let layer = JwtLayer::<serde_json::Value>::new(VerifyingKey::hs256([7u8; 32])?);
+/// let service: JwtService<_, serde_json::Value> = layer.layer(handler);
+/// let _handler = service.get_ref(); // the wrapped service
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+/// ```
 pub struct JwtService<S, C> {
     inner: S,
     config: Arc<Config>,
