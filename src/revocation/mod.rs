@@ -22,6 +22,18 @@ mod redis;
 pub use self::redis::RedisStore;
 
 /// What to revoke.
+///
+/// ```
+/// use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// let now = 1_700_000_000;
+/// store.revoke(Revocation::Family("login-42"), now + 3600).await?;
+/// assert!(store.check("any-jti-of-that-login", Some("login-42"), now)?);
+/// assert!(!store.check("any-jti-of-that-login", Some("another-login"), now)?);
+/// # Ok::<(), tower_jwt_auth::revocation::StoreError>(()) }).unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Revocation<'a> {
     /// One token, by its `jti`.
@@ -31,6 +43,14 @@ pub enum Revocation<'a> {
 }
 
 /// A store could not answer. The layer then fails closed (503) unless told to fail open.
+///
+/// ```
+/// use tower_jwt_auth::revocation::StoreError;
+///
+/// let down = StoreError::unavailable("connection refused");
+/// assert_eq!(down.to_string(), "revocation store unavailable: connection refused");
+/// assert!(std::error::Error::source(&down).is_some());
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -70,6 +90,31 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// Writes (`revoke`, `consume`) are async and may do I/O. The read that runs on every request,
 /// [`check`](RevocationStore::check), must answer from local state without blocking: keep a local
 /// view current in the background, as [`MemoryStore`] and the Redis store do.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use tower_jwt_auth::revocation::{Revocation, RevocationStore, StoreError, StoreFuture};
+/// use tower_jwt_auth::{JwtLayer, VerifyingKey};
+///
+/// /// Tokens refused by a list read at start; nothing is written at run time.
+/// struct Denylist(HashSet<String>);
+///
+/// impl RevocationStore for Denylist {
+///     fn revoke<'a>(&'a self, _: Revocation<'a>, _until: u64) -> StoreFuture<'a, ()> {
+///         Box::pin(async { Err(StoreError::unavailable("the denylist is read-only")) })
+///     }
+///     fn consume<'a>(&'a self, _jti: &'a str, _until: u64) -> StoreFuture<'a, bool> {
+///         Box::pin(async { Err(StoreError::unavailable("the denylist is read-only")) })
+///     }
+///     fn check(&self, jti: &str, _sid: Option<&str>, _now: u64) -> Result<bool, StoreError> {
+///         Ok(self.0.contains(jti))
+///     }
+/// }
+///
+/// let denied = Denylist(HashSet::from(["a-leaked-jti".to_owned()]));
+/// let layer = JwtLayer::<serde_json::Value>::new(VerifyingKey::hs256([7u8; 32])?).revocation(denied);
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+/// ```
 pub trait RevocationStore: Send + Sync + 'static {
     /// Revokes `what` until `until` (Unix seconds), after which the entry may be forgotten.
     fn revoke<'a>(&'a self, what: Revocation<'a>, until: u64) -> StoreFuture<'a, ()>;
@@ -83,16 +128,6 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the store cannot answer now; the layer then fails closed (503).
     fn check(&self, jti: &str, sid: Option<&str>, now: u64) -> Result<bool, StoreError>;
-
-    /// [`check`](RevocationStore::check) as a future, for callers that prefer one.
-    fn is_revoked<'a>(
-        &'a self,
-        jti: &'a str,
-        sid: Option<&'a str>,
-        now: u64,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(std::future::ready(self.check(jti, sid, now)))
-    }
 }
 
 /// The entries of a store, each with the time it may be forgotten.
@@ -198,7 +233,23 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// Drops every expired entry now.
+    /// Drops every expired entry now (entries are also dropped as writes come in).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_jwt_auth::clock::ManualClock;
+    /// use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let clock = ManualClock::new(1_700_000_000);
+    /// let store = MemoryStore::new().clock(clock.clone());
+    /// store.revoke(Revocation::Token("jti-1"), 1_700_000_900).await?;
+    /// assert_eq!(store.len(), 1);
+    /// clock.advance(Duration::from_secs(901));
+    /// store.purge_expired();
+    /// assert!(store.is_empty());
+    /// # Ok::<(), tower_jwt_auth::revocation::StoreError>(()) }).unwrap();
+    /// ```
     pub fn purge_expired(&self) {
         let now = self.clock.now();
         let mut entries = self.write();
