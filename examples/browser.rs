@@ -182,12 +182,7 @@ async fn login(State(app): AppRef, request: Request) -> Result<Response, Respons
 /// Spends the refresh cookie (its CSRF header checked) for new cookies; a replayed refresh
 /// cookie revokes the whole login.
 async fn refresh(State(app): AppRef, headers: axum::http::HeaderMap) -> Response {
-    let csrf = axum::http::HeaderName::from_static("x-csrf-token");
-    match app
-        .sessions
-        .refresh_cookies(&headers, &app.cookies, &csrf)
-        .await
-    {
+    match app.sessions.refresh_cookies(&headers, &app.cookies).await {
         Ok((_, cookies)) => (
             AppendHeaders(cookies.map(|c| (SET_COOKIE, c))),
             StatusCode::NO_CONTENT,

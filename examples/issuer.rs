@@ -131,7 +131,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let jwks = PublicJwks::new([&key])?.max_age(300);
     let issuer = TokenIssuer::new(key)
         .issuer(issuer_url.clone())
-        .audience([audience])
+        .audience(audience)
         .ttl(Duration::from_secs(15 * 60))
         .token_type(TokenType::header("at+jwt"));
     let discovery = json!({

@@ -252,7 +252,7 @@ fn cookie_sessions() -> JwtSessions {
 fn pair_with_csrf(sessions: &JwtSessions) -> (TokenPair, String) {
     let csrf = AuthCookies::csrf_value().unwrap();
     let pair = sessions
-        .issue(&json!({"sub": "1", AuthCookies::csrf_claim(): csrf}))
+        .issue(&json!({"sub": "1", AuthCookies::CSRF_CLAIM: csrf}))
         .unwrap();
     (pair, csrf)
 }
@@ -358,7 +358,7 @@ fn browser_request(set: &[HeaderValue], csrf: Option<&str>) -> HeaderMap {
 async fn browser_refresh_needs_the_csrf_header() {
     let (sessions, cookies, set) = browser_login();
     let err = sessions
-        .refresh_cookies(&browser_request(&set, None), &cookies, &CSRF_HEADER)
+        .refresh_cookies(&browser_request(&set, None), &cookies)
         .await
         .unwrap_err();
     assert!(
@@ -367,11 +367,7 @@ async fn browser_refresh_needs_the_csrf_header() {
     );
     assert_eq!(err.status(), StatusCode::FORBIDDEN);
     let err = sessions
-        .refresh_cookies(
-            &browser_request(&set, Some("guess")),
-            &cookies,
-            &CSRF_HEADER,
-        )
+        .refresh_cookies(&browser_request(&set, Some("guess")), &cookies)
         .await
         .unwrap_err();
     assert!(
@@ -385,11 +381,7 @@ async fn browser_refresh_rotates_the_csrf_value() {
     let (sessions, cookies, set) = browser_login();
     let first_csrf = csrf_of(&set);
     let (next, next_set) = sessions
-        .refresh_cookies(
-            &browser_request(&set, Some(&first_csrf)),
-            &cookies,
-            &CSRF_HEADER,
-        )
+        .refresh_cookies(&browser_request(&set, Some(&first_csrf)), &cookies)
         .await
         .unwrap();
     let next_csrf = csrf_of(&next_set);
@@ -428,10 +420,7 @@ async fn browser_refresh_rotates_the_csrf_value() {
 async fn browser_refresh_detects_a_reused_refresh_cookie_and_ends_the_family() {
     let (sessions, cookies, set) = browser_login();
     let first = browser_request(&set, Some(&csrf_of(&set)));
-    let (next, next_set) = sessions
-        .refresh_cookies(&first, &cookies, &CSRF_HEADER)
-        .await
-        .unwrap();
+    let (next, next_set) = sessions.refresh_cookies(&first, &cookies).await.unwrap();
     let next_csrf = csrf_of(&next_set);
     let app = app(sessions
         .layer::<Value>()
@@ -450,7 +439,7 @@ async fn browser_refresh_detects_a_reused_refresh_cookie_and_ends_the_family() {
 
     // The first refresh cookie again: reuse, and the family is gone.
     let err = sessions
-        .refresh_cookies(&first, &cookies, &CSRF_HEADER)
+        .refresh_cookies(&first, &cookies)
         .await
         .unwrap_err();
     assert!(matches!(err, SessionError::Reused), "{err:?}");
@@ -490,4 +479,44 @@ async fn a_custom_source_is_csrf_checked_unless_it_is_a_custom_header() {
         .status,
         StatusCode::OK
     );
+}
+
+#[test]
+fn cookies_are_secure_unless_insecure_http_is_allowed() {
+    let secure = |cookies: &AuthCookies| {
+        cookies
+            .clear()
+            .iter()
+            .all(|c| c.to_str().unwrap().split("; ").any(|a| a == "Secure"))
+    };
+    assert!(secure(&AuthCookies::new()));
+    assert!(secure(&AuthCookies::new().allow_insecure_http(false)));
+    let dev = AuthCookies::new().allow_insecure_http(true);
+    assert!(dev
+        .clear()
+        .iter()
+        .all(|c| !c.to_str().unwrap().contains("Secure")));
+}
+
+#[tokio::test]
+async fn browser_refresh_reads_the_csrf_header_the_cookies_name() {
+    let sessions = cookie_sessions();
+    let cookies = AuthCookies::new().csrf_header(HeaderName::from_static("x-xsrf-token"));
+    let (_, set) = sessions
+        .issue_cookies(&json!({"sub": "1"}), &cookies)
+        .unwrap();
+    let csrf = csrf_of(&set);
+    // The value in the default header does not count any more.
+    let err = sessions
+        .refresh_cookies(&browser_request(&set, Some(&csrf)), &cookies)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SessionError::Invalid(AuthError::CsrfMissing)),
+        "{err:?}"
+    );
+    let mut headers = browser_request(&set, None);
+    headers.insert("x-xsrf-token", HeaderValue::try_from(csrf).unwrap());
+    let (pair, _) = sessions.refresh_cookies(&headers, &cookies).await.unwrap();
+    assert_eq!(payload(&pair.access.token)["sub"], "1");
 }

@@ -104,7 +104,7 @@ fn our_tokens_decode_in_pyjwt() {
         };
         let issued = TokenIssuer::new(signing)
             .issuer("https://auth.example")
-            .audience(["orders"])
+            .audience("orders")
             .token_type(TokenType::claim("type", "access"))
             .issue(&json!({"sub": "1", "username": "john"}))
             .unwrap();

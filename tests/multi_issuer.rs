@@ -94,3 +94,40 @@ fn layer_wide_audience_on_a_multi_issuer_layer_is_a_build_error() {
     )])
     .audience("orders");
 }
+
+#[tokio::test]
+async fn a_trusted_issuers_audience_replaces_the_one_before_and_audiences_accepts_each() {
+    let app = |issuer: TrustedIssuer| {
+        Router::new()
+            .route("/", get(|| async { "ok" }))
+            .layer(JwtLayer::<Value>::for_issuers([issuer]).clock(ManualClock::new(NOW)))
+    };
+    let key = || VerifyingKey::hs256(SECRET_B).unwrap();
+    let token = |aud: &str| hs256_token(&hs256_header(), &claims_for(B, aud), SECRET_B);
+
+    let replaced = app(TrustedIssuer::new(B, key())
+        .audience("orders")
+        .audience("billing"));
+    assert_eq!(
+        with_bearer(&replaced, &token("orders")).await.description(),
+        "invalid audience"
+    );
+    assert_eq!(
+        with_bearer(&replaced, &token("billing")).await.status,
+        StatusCode::OK
+    );
+
+    let both = app(TrustedIssuer::new(B, key()).audiences(["orders", "billing"]));
+    assert_eq!(
+        with_bearer(&both, &token("orders")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        with_bearer(&both, &token("billing")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        with_bearer(&both, &token("reports")).await.description(),
+        "invalid audience"
+    );
+}

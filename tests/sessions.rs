@@ -15,7 +15,7 @@ use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::revocation::{
     MemoryStore, Revocation, RevocationStore, StoreError, StoreFuture,
 };
-use tower_jwt_auth::tokens::{SessionError, TokenPair};
+use tower_jwt_auth::tokens::{IssueError, SessionError, TokenPair};
 use tower_jwt_auth::{Auth, AuthError, JwtLayer, JwtSessions, SigningKey, VerifyingKey};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -365,4 +365,76 @@ async fn a_refresh_token_just_past_exp_but_within_leeway_still_works_only_once()
         sessions.refresh(&pair.refresh.token).await,
         Err(SessionError::Reused)
     ));
+}
+
+#[tokio::test]
+async fn sessions_audience_replaces_and_audiences_mints_and_accepts_each() {
+    let clock = ManualClock::new(NOW);
+    let replaced = sessions(MemoryStore::new(), &clock)
+        .audience("orders")
+        .audience("billing");
+    let pair = login(&replaced);
+    assert_eq!(payload(&pair.access.token)["aud"], "billing");
+    assert_eq!(payload(&pair.refresh.token)["aud"], "billing");
+    assert!(replaced.refresh(&pair.refresh.token).await.is_ok());
+
+    let many = sessions(MemoryStore::new(), &clock).audiences(["orders", "billing"]);
+    let pair = login(&many);
+    assert_eq!(
+        payload(&pair.access.token)["aud"],
+        json!(["orders", "billing"])
+    );
+    assert_eq!(
+        with_bearer(&app(&many), &pair.access.token).await.status,
+        StatusCode::OK
+    );
+
+    // Tokens of sessions for another audience: refused by the layer and by refresh.
+    let foreign = login(&sessions(MemoryStore::new(), &clock).audience("reports"));
+    assert_eq!(
+        with_bearer(&app(&many), &foreign.access.token)
+            .await
+            .description(),
+        "invalid audience"
+    );
+    let err = many.refresh(&foreign.refresh.token).await.unwrap_err();
+    assert!(
+        matches!(err, SessionError::Invalid(AuthError::InvalidAudience)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_the_store_cannot_check_is_503_and_keeps_the_stores_error_as_its_cause() {
+    let clock = ManualClock::new(NOW);
+    let pair = login(&sessions(MemoryStore::new(), &clock));
+    let down = JwtSessions::new(
+        SigningKey::hs256(SECRET).unwrap(),
+        VerifyingKey::hs256(SECRET).unwrap(),
+        DownStore,
+    )
+    .clock(clock.clone());
+    let err = down.refresh(&pair.refresh.token).await.unwrap_err();
+    assert!(matches!(err, SessionError::Unavailable(_)), "{err:?}");
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let cause = std::error::Error::source(&err).expect("the store's error");
+    assert_eq!(cause.to_string(), "revocation store unavailable: down");
+    let response = err.to_response();
+    assert_eq!(response.headers()["retry-after"], "1");
+}
+
+#[test]
+fn a_login_whose_claims_are_not_an_object_is_a_500_json_answer() {
+    let clock = ManualClock::new(NOW);
+    let err = sessions(MemoryStore::new(), &clock)
+        .issue(&json!(["not", "an", "object"]))
+        .unwrap_err();
+    assert!(
+        matches!(err, SessionError::Issue(IssueError::ClaimsNotAnObject)),
+        "{err:?}"
+    );
+    let response = err.to_response();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.body().as_ref(), br#"{"error":"server_error"}"#);
 }

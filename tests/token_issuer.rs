@@ -26,7 +26,7 @@ fn issuer_fills_iat_exp_jti_iss_aud_and_the_type_claim() {
         .clock(ManualClock::new(NOW))
         .ttl(Duration::from_secs(900))
         .issuer("https://auth.example")
-        .audience(["orders"])
+        .audience("orders")
         .token_type(TokenType::claim("type", "access"));
     let issued = issuer
         .issue(&NewClaims {
@@ -122,7 +122,7 @@ async fn tokens_from_the_issuer_pass_a_layer_with_matching_rules_for_every_algor
         let issuer =
             TokenIssuer::new(SigningKey::from_pem(pem(&format!("{name}_private")), alg).unwrap())
                 .issuer("https://auth.example")
-                .audience(["orders"])
+                .audience("orders")
                 .token_type(TokenType::header("at+jwt"));
         let layer = JwtLayer::<Claims>::new(
             VerifyingKey::from_pem(pem(&format!("{name}_public")), alg).unwrap(),
@@ -142,4 +142,31 @@ async fn tokens_from_the_issuer_pass_a_layer_with_matching_rules_for_every_algor
         assert_eq!(reply.status, StatusCode::OK, "{alg:?}");
         assert_eq!(reply.body, json!({"sub": "7"}));
     }
+}
+
+#[test]
+fn audience_and_audiences_replace_what_was_set_before() {
+    let key = || SigningKey::hs256(SECRET).unwrap();
+    let aud = |issuer: TokenIssuer| {
+        payload(&issuer.issue(&json!({"sub": "1"})).unwrap().token)["aud"].clone()
+    };
+    assert_eq!(
+        aud(TokenIssuer::new(key())
+            .audience("orders")
+            .audience("billing")),
+        "billing"
+    );
+    assert_eq!(
+        aud(TokenIssuer::new(key())
+            .audience("orders")
+            .audiences(["billing", "reports"])),
+        json!(["billing", "reports"])
+    );
+    assert_eq!(
+        aud(TokenIssuer::new(key())
+            .audiences(["billing", "reports"])
+            .audience("orders")),
+        "orders"
+    );
+    assert_eq!(aud(TokenIssuer::new(key()).audiences(["orders"])), "orders");
 }

@@ -86,18 +86,35 @@ impl TrustedIssuer {
         }
     }
 
-    /// This issuer's tokens must name `audience` in `aud` (call again for several).
+    /// This issuer's tokens must name `audience` in `aud`: this one audience, replacing any set
+    /// before ([`audiences`](Self::audiences) for several).
     ///
     /// ```
     /// # use tower_jwt_auth::{keys::TrustedIssuer, VerifyingKey};
     /// let issuer = TrustedIssuer::new("https://a.example", VerifyingKey::hs256([1u8; 32])?)
-    ///     .audience("orders")
-    ///     .audience("billing");
+    ///     .audience("orders");
     /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
     #[must_use]
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into().into_boxed_str());
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        self.audiences([audience])
+    }
+
+    /// This issuer's tokens must name one of `audiences` in `aud`; replaces any audience set
+    /// before.
+    ///
+    /// ```
+    /// # use tower_jwt_auth::{keys::TrustedIssuer, VerifyingKey};
+    /// let issuer = TrustedIssuer::new("https://a.example", VerifyingKey::hs256([1u8; 32])?)
+    ///     .audiences(["orders", "billing"]);
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+    /// ```
+    #[must_use]
+    pub fn audiences<I: IntoIterator<Item = impl Into<String>>>(mut self, audiences: I) -> Self {
+        self.audiences = audiences
+            .into_iter()
+            .map(|a| a.into().into_boxed_str())
+            .collect();
         self
     }
 }

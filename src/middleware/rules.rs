@@ -11,7 +11,8 @@ use crate::revocation::RevocationStore;
 use crate::verify::{Keys, MAX_REQUIRED_CLAIMS};
 
 impl<C> JwtLayer<C> {
-    /// Accepts only tokens whose `iss` is `issuer`; a token without `iss` is refused.
+    /// Accepts only tokens whose `iss` is `issuer`; a token without `iss` is refused. Replaces
+    /// any issuer set before.
     ///
     /// # Panics
     /// On a [`for_issuers`](Self::for_issuers) layer, like [`issuers`](Self::issuers).
@@ -25,6 +26,7 @@ impl<C> JwtLayer<C> {
     }
 
     /// Accepts tokens whose `iss` is any of `issuers`; a token without `iss` is refused.
+    /// Replaces any issuer set before.
     ///
     /// # Panics
     /// On a [`for_issuers`](Self::for_issuers) layer, whose issuers come from its
@@ -45,7 +47,7 @@ impl<C> JwtLayer<C> {
     }
 
     /// Accepts only tokens whose `aud` (a string or an array) contains `audience`; a token
-    /// without `aud` is refused.
+    /// without `aud` is refused. Replaces any audience set before.
     ///
     /// # Panics
     /// On a [`for_issuers`](Self::for_issuers) layer, like [`audiences`](Self::audiences).
@@ -59,6 +61,7 @@ impl<C> JwtLayer<C> {
     }
 
     /// Accepts tokens whose `aud` contains any of `audiences`; a token without `aud` is refused.
+    /// Replaces any audience set before.
     ///
     /// # Panics
     /// On a [`for_issuers`](Self::for_issuers) layer, whose audiences come from its

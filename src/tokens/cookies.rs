@@ -2,15 +2,19 @@
 //! SameSite=Lax` cookies that scripts cannot read, and a readable CSRF cookie whose value the
 //! page echoes in a header (double submit), bound to the token through its `csrf` claim.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use cookie::time::Duration as CookieDuration;
 use cookie::{Cookie, SameSite};
-use http::HeaderValue;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::issuer::IssueError;
-use super::sessions::TokenPair;
-use crate::claims::CSRF_CLAIM;
+use super::errors::{IssueError, SessionError};
+use super::issuer::{claims_object, random_id};
+use super::sessions::{JwtSessions, TokenPair};
+use crate::claims;
+use crate::error::AuthError;
+use crate::middleware::DEFAULT_CSRF_HEADER;
+use crate::verify::Csrf;
 
 /// Names, paths and attributes of the auth cookies, and the `Set-Cookie` values that set and
 /// clear them.
@@ -31,6 +35,7 @@ pub struct AuthCookies {
     refresh: String,
     csrf: String,
     refresh_path: String,
+    csrf_header: HeaderName,
     secure: bool,
 }
 
@@ -49,6 +54,7 @@ impl AuthCookies {
             refresh: "refresh_token".into(),
             csrf: "csrf_token".into(),
             refresh_path: "/refresh".into(),
+            csrf_header: DEFAULT_CSRF_HEADER,
             secure: true,
         }
     }
@@ -64,15 +70,36 @@ impl AuthCookies {
         self
     }
 
-    /// Drops the `Secure` attribute, for plain-HTTP development on hosts browsers do not treat
-    /// as secure. Never in production.
+    /// The header the page echoes the CSRF value in (default
+    /// [`DEFAULT_CSRF_HEADER`], `x-csrf-token`), read by
+    /// [`JwtSessions::refresh_cookies`]. Give the layer the same name
+    /// ([`JwtLayer::csrf_header`](crate::JwtLayer::csrf_header)).
     ///
     /// ```
-    /// let cookies = tower_jwt_auth::tokens::AuthCookies::new().insecure_for_development();
+    /// use http::HeaderName;
+    /// let cookies = tower_jwt_auth::tokens::AuthCookies::new().csrf_header(HeaderName::from_static("x-xsrf-token"));
+    /// assert_eq!(cookies.csrf_header_name(), "x-xsrf-token");
     /// ```
     #[must_use]
-    pub fn insecure_for_development(mut self) -> Self {
-        self.secure = false;
+    pub fn csrf_header(mut self, name: HeaderName) -> Self {
+        self.csrf_header = name;
+        self
+    }
+
+    /// With `true`, drops the `Secure` attribute, for plain-HTTP development on hosts browsers
+    /// do not treat as secure. Never in production. Default `false`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::tokens::AuthCookies;
+    ///
+    /// let dev = AuthCookies::new().allow_insecure_http(true);
+    /// assert!(!dev.clear()[0].to_str()?.contains("Secure"));
+    /// assert!(AuthCookies::new().clear()[0].to_str()?.contains("Secure"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.secure = !allow;
         self
     }
 
@@ -86,24 +113,36 @@ impl AuthCookies {
         &self.refresh
     }
 
-    /// The CSRF cookie's name (the page reads it and sends it back in `x-csrf-token`).
+    /// The CSRF cookie's name (the page reads it and sends it back in the
+    /// [CSRF header](Self::csrf_header_name)).
     pub fn csrf_name(&self) -> &str {
         &self.csrf
     }
 
-    /// The claim the CSRF value goes into when the pair is minted (`"csrf"`).
-    pub fn csrf_claim() -> &'static str {
-        CSRF_CLAIM
+    /// The header the page sends the CSRF value back in.
+    pub fn csrf_header_name(&self) -> &HeaderName {
+        &self.csrf_header
     }
 
+    /// The claim the CSRF value goes into when the pair is minted.
+    ///
+    /// ```
+    /// assert_eq!(tower_jwt_auth::tokens::AuthCookies::CSRF_CLAIM, "csrf");
+    /// ```
+    pub const CSRF_CLAIM: &'static str = claims::CSRF_CLAIM;
+
     /// A fresh CSRF value: 128 random bits, base64url.
+    ///
+    /// ```
+    /// let csrf = tower_jwt_auth::tokens::AuthCookies::csrf_value()?;
+    /// assert_eq!(csrf.len(), 22);
+    /// # Ok::<(), tower_jwt_auth::tokens::IssueError>(())
+    /// ```
     ///
     /// # Errors
     /// [`IssueError::Random`] when the system's random source fails.
     pub fn csrf_value() -> Result<String, IssueError> {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|_| IssueError::Random)?;
-        Ok(URL_SAFE_NO_PAD.encode(bytes))
+        random_id()
     }
 
     /// The `Set-Cookie` values for a login: the pair in `HttpOnly` cookies that live as long as
@@ -156,5 +195,91 @@ impl AuthCookies {
             .build();
         HeaderValue::try_from(cookie.to_string())
             .expect("cookie names, paths and base64url values are valid header text")
+    }
+}
+
+/// The browser side of [`JwtSessions`]: the pair in cookies, the CSRF value minted into it.
+impl JwtSessions {
+    /// Starts a browser login: a fresh CSRF value goes into the pair's `csrf` claim, and the
+    /// answer carries the three `Set-Cookie` values of `cookies` (see [`AuthCookies`]).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey};
+    /// use tower_jwt_auth::revocation::MemoryStore;
+    /// use tower_jwt_auth::tokens::AuthCookies;
+    ///
+    /// let secret = b"an HS256 secret of at least 32 bytes!";
+    /// let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let (pair, set_cookies) = sessions.issue_cookies(&serde_json::json!({"sub": "1"}), &AuthCookies::new())?;
+    /// assert_eq!(set_cookies.len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`issue`](Self::issue).
+    pub fn issue_cookies<T: Serialize + ?Sized>(
+        &self,
+        claims: &T,
+        cookies: &AuthCookies,
+    ) -> Result<(TokenPair, [HeaderValue; 3]), SessionError> {
+        let mut claims = claims_object(claims)?;
+        let csrf = AuthCookies::csrf_value()?;
+        claims.insert(claims::CSRF_CLAIM.into(), Value::String(csrf.clone()));
+        let pair = self.pair(claims, random_id()?)?;
+        let set = cookies.set(&pair, &csrf);
+        Ok((pair, set))
+    }
+
+    /// Refresh for browsers: takes the refresh token from its cookie, requires the request's
+    /// CSRF header ([`AuthCookies::csrf_header`]) to match that token's `csrf` claim (a refresh
+    /// is a state-changing POST), and answers a new pair with a new CSRF value and the cookies
+    /// that install them. Reuse detection works as in [`refresh`](JwtSessions::refresh).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey};
+    /// use tower_jwt_auth::revocation::MemoryStore;
+    /// use tower_jwt_auth::tokens::AuthCookies;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let secret = b"an HS256 secret of at least 32 bytes!";
+    /// let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let cookies = AuthCookies::new();
+    /// let csrf = AuthCookies::csrf_value()?;
+    /// let login = sessions.issue(&serde_json::json!({"sub": "1", AuthCookies::CSRF_CLAIM: csrf}))?;
+    ///
+    /// // What the browser sends to `POST /refresh`: the refresh cookie, and the CSRF value the
+    /// // page read from the `csrf_token` cookie.
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("cookie", format!("refresh_token={}", login.refresh.token).parse()?);
+    /// headers.insert("x-csrf-token", csrf.parse()?);
+    /// let (next, set_cookies) = sessions.refresh_cookies(&headers, &cookies).await?;
+    /// assert_eq!(next.sid, login.sid);
+    ///
+    /// headers.remove("x-csrf-token"); // a cross-site form post cannot set the header
+    /// assert!(sessions.refresh_cookies(&headers, &cookies).await.is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// As [`refresh`](Self::refresh), and [`SessionError::Invalid`] when the CSRF header does not
+    /// match the refresh token's value.
+    pub async fn refresh_cookies(
+        &self,
+        headers: &HeaderMap,
+        cookies: &AuthCookies,
+    ) -> Result<(TokenPair, [HeaderValue; 3]), SessionError> {
+        let token = crate::token_source::cookie(headers, cookies.refresh_name())
+            .map_err(SessionError::Invalid)?
+            .ok_or(SessionError::Invalid(AuthError::MissingToken))?;
+        let header = headers
+            .get(cookies.csrf_header_name())
+            .and_then(|v| v.to_str().ok());
+        let csrf = AuthCookies::csrf_value()?;
+        let pair = self
+            .rotate(token, Csrf::Required(header), Some(&csrf))
+            .await?;
+        let set = cookies.set(&pair, &csrf);
+        Ok((pair, set))
     }
 }

@@ -10,44 +10,10 @@ use jsonwebtoken::Header;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::errors::IssueError;
 use crate::claims::{TokenType, TypeRule};
 use crate::clock::Clock;
 use crate::keys::SigningKey;
-
-/// Why a token could not be minted.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum IssueError {
-    /// The claims do not serialize to a JSON object.
-    ClaimsNotAnObject,
-    /// Serializing the claims failed.
-    Serialize(serde_json::Error),
-    /// Signing failed (the key does not fit its algorithm).
-    Sign(jsonwebtoken::errors::Error),
-    /// The system's random number generator failed (for `jti`).
-    Random,
-}
-
-impl fmt::Display for IssueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::ClaimsNotAnObject => f.write_str("claims must serialize to a JSON object"),
-            Self::Serialize(e) => write!(f, "claims could not be serialized: {e}"),
-            Self::Sign(e) => write!(f, "token could not be signed: {e}"),
-            Self::Random => f.write_str("the system random number generator failed"),
-        }
-    }
-}
-
-impl std::error::Error for IssueError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Serialize(e) => Some(e),
-            Self::Sign(e) => Some(e),
-            _ => None,
-        }
-    }
-}
 
 /// A signed token and what the caller needs to hand it out.
 #[derive(Clone, PartialEq, Eq)]
@@ -147,14 +113,25 @@ impl TokenIssuer {
         self
     }
 
-    /// The `aud` of every token (a string for one audience, an array for several).
+    /// The `aud` of every token: this one audience, replacing any set before.
     ///
     /// ```
     /// # let key = tower_jwt_auth::SigningKey::hs256([1u8; 32]).unwrap();
-    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).audience(["orders", "billing"]);
+    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).audience("orders");
     /// ```
-    pub fn audience<I: IntoIterator<Item = impl Into<String>>>(mut self, audience: I) -> Self {
-        self.audience = audience.into_iter().map(Into::into).collect();
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        self.audiences([audience])
+    }
+
+    /// The `aud` of every token: these audiences (an array when there are several), replacing
+    /// any set before.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::SigningKey::hs256([1u8; 32]).unwrap();
+    /// let issuer = tower_jwt_auth::TokenIssuer::new(key).audiences(["orders", "billing"]);
+    /// ```
+    pub fn audiences<I: IntoIterator<Item = impl Into<String>>>(mut self, audiences: I) -> Self {
+        self.audience = audiences.into_iter().map(Into::into).collect();
         self
     }
 
@@ -187,10 +164,7 @@ impl TokenIssuer {
     /// [`IssueError`] when `claims` do not serialize to a JSON object, or signing or the random
     /// `jti` fails.
     pub fn issue<T: Serialize + ?Sized>(&self, claims: &T) -> Result<IssuedToken, IssueError> {
-        let Value::Object(mut map) = serde_json::to_value(claims).map_err(IssueError::Serialize)?
-        else {
-            return Err(IssueError::ClaimsNotAnObject);
-        };
+        let mut map = claims_object(claims)?;
         let now = self.clock.now();
         let iat = read_u64(&mut map, "iat", now);
         let exp = read_u64(&mut map, "exp", iat.saturating_add(self.ttl.as_secs()));
@@ -234,6 +208,23 @@ impl TokenIssuer {
     }
 }
 
+/// The claims as a JSON object, the only shape a JWT payload may have.
+pub(super) fn claims_object<T: Serialize + ?Sized>(
+    claims: &T,
+) -> Result<Map<String, Value>, IssueError> {
+    match serde_json::to_value(claims).map_err(IssueError::Serialize)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(IssueError::ClaimsNotAnObject),
+    }
+}
+
+impl TokenIssuer {
+    /// The lifetime of this issuer's tokens, in seconds.
+    pub(super) fn ttl_secs(&self) -> u64 {
+        self.ttl.as_secs()
+    }
+}
+
 /// The claim `name` as set by the app, or `default` inserted.
 fn read_u64(map: &mut Map<String, Value>, name: &str, default: u64) -> u64 {
     match map.get(name).and_then(Value::as_u64) {
@@ -245,8 +236,9 @@ fn read_u64(map: &mut Map<String, Value>, name: &str, default: u64) -> u64 {
     }
 }
 
-/// 128 random bits, base64url: a `jti` no one can guess or collide with.
-pub(crate) fn random_id() -> Result<String, IssueError> {
+/// 128 random bits, base64url: a `jti`, a family id or a CSRF value no one can guess or collide
+/// with.
+pub(super) fn random_id() -> Result<String, IssueError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| IssueError::Random)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))

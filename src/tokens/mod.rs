@@ -3,9 +3,12 @@
 //! out, and [`AuthCookies`] carries a pair to a browser as HTTP-only cookies with a CSRF value.
 
 mod cookies;
+mod errors;
 mod issuer;
+mod refresh;
 mod sessions;
 
 pub use cookies::AuthCookies;
-pub use issuer::{IssueError, IssuedToken, TokenIssuer};
-pub use sessions::{JwtSessions, SessionError, TokenPair};
+pub use errors::{IssueError, SessionError};
+pub use issuer::{IssuedToken, TokenIssuer};
+pub use sessions::{JwtSessions, TokenPair};

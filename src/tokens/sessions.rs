@@ -5,20 +5,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::cookies::AuthCookies;
-use super::issuer::{random_id, IssueError, IssuedToken, TokenIssuer};
-use crate::claims::{TokenType, CSRF_CLAIM};
+use super::errors::SessionError;
+use super::issuer::{claims_object, random_id, IssuedToken, TokenIssuer};
+use crate::claims::TokenType;
 use crate::clock::Clock;
-use crate::error::AuthError;
 use crate::keys::{SigningKey, VerifyingKey};
 use crate::middleware::JwtLayer;
-use crate::revocation::{Revocation, RevocationStore, StoreError};
-use crate::token_source::bearer;
-use crate::verify::{Csrf, Keys, Rules};
+use crate::revocation::{Revocation, RevocationStore};
+use crate::verify::{Keys, Rules};
 
 /// An access token and the refresh token of the same login.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,86 +29,6 @@ pub struct TokenPair {
     pub sid: String,
 }
 
-/// Why a refresh or logout failed.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// The refresh token was refused (expired, forged, revoked, an access token, ...).
-    Invalid(AuthError),
-    /// The refresh token had been used already: its whole family is now revoked.
-    Reused,
-    /// The revocation store cannot answer; nothing was issued.
-    Unavailable(StoreError),
-    /// Minting the new tokens failed.
-    Issue(IssueError),
-}
-
-impl SessionError {
-    /// The HTTP status: 401 for a refused or reused token, 503 when the store is down, 500 when
-    /// minting failed.
-    pub fn status(&self) -> http::StatusCode {
-        match self {
-            Self::Invalid(err) => err.status(),
-            Self::Reused => http::StatusCode::UNAUTHORIZED,
-            Self::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
-            Self::Issue(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The same answer the layer gives (RFC 6750 challenge and JSON body).
-    pub fn to_response(&self) -> http::Response<bytes::Bytes> {
-        match self {
-            Self::Invalid(err) => err.to_response(None),
-            Self::Reused => AuthError::Revoked.to_response(None),
-            Self::Unavailable(_) => AuthError::RevocationUnavailable.to_response(None),
-            Self::Issue(_) => {
-                let mut response =
-                    http::Response::new(bytes::Bytes::from_static(br#"{"error":"server_error"}"#));
-                *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                response
-            }
-        }
-    }
-}
-
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Invalid(err) => write!(f, "refresh token refused: {err}"),
-            Self::Reused => f.write_str("refresh token reused: its login has been revoked"),
-            Self::Unavailable(err) => err.fmt(f),
-            Self::Issue(err) => err.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for SessionError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Invalid(err) => Some(err),
-            Self::Unavailable(err) => Some(err),
-            Self::Issue(err) => Some(err),
-            Self::Reused => None,
-        }
-    }
-}
-
-impl From<IssueError> for SessionError {
-    fn from(err: IssueError) -> Self {
-        Self::Issue(err)
-    }
-}
-
-#[cfg(feature = "axum")]
-impl axum_core::response::IntoResponse for SessionError {
-    fn into_response(self) -> axum_core::response::Response {
-        if let Self::Issue(err) = &self {
-            tracing::error!(target: "tower_jwt_auth", error = %err, "minting tokens failed");
-        }
-        self.to_response().map(axum_core::body::Body::from)
-    }
-}
-
 /// Access/refresh token pairs over one key and one [`RevocationStore`].
 ///
 /// - [`issue`](JwtSessions::issue) starts a login: a new family id (`sid`), an access token
@@ -120,8 +37,11 @@ impl axum_core::response::IntoResponse for SessionError {
 /// - [`refresh`](JwtSessions::refresh) takes a refresh token once and returns a new pair of the same
 ///   family; presenting a used refresh token again revokes the whole family.
 /// - [`logout`](JwtSessions::logout) revokes the family: its access and refresh tokens are refused.
-/// - [`layer`](JwtSessions::layer) is the `JwtLayer` that accepts only this family's live access
-///   tokens.
+/// - [`layer`](JwtSessions::layer) is the `JwtLayer` that accepts the live access tokens these
+///   sessions mint: signed with their key, of the access type, not revoked.
+/// - [`issue_cookies`](JwtSessions::issue_cookies) and
+///   [`refresh_cookies`](JwtSessions::refresh_cookies) do the same for browsers, with the pair
+///   in cookies (see [`AuthCookies`](super::AuthCookies)).
 ///
 /// ```
 /// use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey};
@@ -136,40 +56,45 @@ impl axum_core::response::IntoResponse for SessionError {
 #[derive(Clone)]
 #[must_use]
 pub struct JwtSessions {
-    access: TokenIssuer,
-    refresh: TokenIssuer,
-    verifying: VerifyingKey,
-    store: Arc<dyn RevocationStore>,
-    access_type: TokenType,
-    refresh_type: TokenType,
-    refresh_ttl: u64,
-    leeway: u64,
-    issuer: Option<String>,
-    audience: Vec<String>,
-    clock: Clock,
+    pub(super) access: TokenIssuer,
+    pub(super) refresh: TokenIssuer,
+    pub(super) verifying: VerifyingKey,
+    pub(super) store: Arc<dyn RevocationStore>,
+    pub(super) access_type: TokenType,
+    /// What a refresh token is checked against, built once: the key, the refresh type, `iss`,
+    /// `aud`, leeway and clock. [`layer`](Self::layer) reads its `iss`, `aud`, leeway and clock
+    /// too. The revocation check is made by `rotate` itself, so a store error keeps its cause.
+    pub(super) refresh_rules: Rules,
 }
 
 impl JwtSessions {
-    /// JwtSessions signing with `signing`, verifying with `verifying` (the same secret for HMAC,
+    /// Sessions signing with `signing`, verifying with `verifying` (the same secret for HMAC,
     /// the public half otherwise), keeping revocations in `store`.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, JwtSessions, SigningKey, VerifyingKey};
+    /// use tower_jwt_auth::revocation::MemoryStore;
+    ///
+    /// // An asymmetric pair: other services can verify the access tokens with the public half.
+    /// let signing = SigningKey::from_pem(std::fs::read("tests/keys/ec256_private.pem")?, Algorithm::ES256)?;
+    /// let verifying = VerifyingKey::from_pem(std::fs::read("tests/keys/ec256_public.pem")?, Algorithm::ES256)?;
+    /// let sessions = JwtSessions::new(signing, verifying, MemoryStore::new());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(signing: SigningKey, verifying: VerifyingKey, store: impl RevocationStore) -> Self {
         let access_type = TokenType::claim("type", "access");
         let refresh_type = TokenType::claim("type", "refresh");
-        let refresh_ttl = 7 * 24 * 3600;
+        let mut refresh_rules = Rules::new(Keys::One(verifying.clone().into()));
+        refresh_rules.token_type = Some(refresh_type.clone());
         Self {
             access: TokenIssuer::new(signing.clone()).token_type(access_type.clone()),
             refresh: TokenIssuer::new(signing)
-                .token_type(refresh_type.clone())
-                .ttl(Duration::from_secs(refresh_ttl)),
+                .token_type(refresh_type)
+                .ttl(Duration::from_secs(7 * 24 * 3600)),
             verifying,
             store: Arc::new(store),
             access_type,
-            refresh_type,
-            refresh_ttl,
-            leeway: 30,
-            issuer: None,
-            audience: Vec::new(),
-            clock: Clock::system(),
+            refresh_rules,
         }
     }
 
@@ -198,7 +123,6 @@ impl JwtSessions {
     /// ```
     pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
         self.refresh = self.refresh.ttl(ttl);
-        self.refresh_ttl = ttl.as_secs();
         self
     }
 
@@ -213,11 +137,12 @@ impl JwtSessions {
     /// # Ok::<(), KeyError>(())
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway.as_secs();
+        self.refresh_rules.leeway = leeway.as_secs();
         self
     }
 
-    /// The `iss` of every token, required by [`layer`](JwtSessions::layer) and by refresh.
+    /// The `iss` of every token, required by [`layer`](JwtSessions::layer) and by refresh;
+    /// replaces any issuer set before.
     ///
     /// ```
     /// # let s = b"an HS256 secret of at least 32 bytes!";
@@ -228,13 +153,14 @@ impl JwtSessions {
     /// ```
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         let issuer = issuer.into();
+        self.refresh_rules.issuers = vec![issuer.as_str().into()];
         self.access = self.access.issuer(issuer.clone());
-        self.refresh = self.refresh.issuer(issuer.clone());
-        self.issuer = Some(issuer);
+        self.refresh = self.refresh.issuer(issuer);
         self
     }
 
-    /// The `aud` of every token, required by [`layer`](JwtSessions::layer) and by refresh.
+    /// The `aud` of every token, required by [`layer`](JwtSessions::layer) and by refresh:
+    /// this one audience, replacing any set before.
     ///
     /// ```
     /// # let s = b"an HS256 secret of at least 32 bytes!";
@@ -243,11 +169,25 @@ impl JwtSessions {
     ///     .audience("orders-api");
     /// # Ok::<(), KeyError>(())
     /// ```
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        let audience = audience.into();
-        self.access = self.access.audience([audience.clone()]);
-        self.refresh = self.refresh.audience([audience.clone()]);
-        self.audience = vec![audience];
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        self.audiences([audience])
+    }
+
+    /// The `aud` of every token (an array when there are several), each accepted by
+    /// [`layer`](JwtSessions::layer) and by refresh; replaces any audience set before.
+    ///
+    /// ```
+    /// # let s = b"an HS256 secret of at least 32 bytes!";
+    /// # use tower_jwt_auth::{*, clock::ManualClock, keys::KeyError, revocation::MemoryStore};
+    /// let sessions = JwtSessions::new(SigningKey::hs256(s)?, VerifyingKey::hs256(s)?, MemoryStore::new())
+    ///     .audiences(["orders-api", "billing-api"]);
+    /// # Ok::<(), KeyError>(())
+    /// ```
+    pub fn audiences<I: IntoIterator<Item = impl Into<String>>>(mut self, audiences: I) -> Self {
+        let audiences: Vec<String> = audiences.into_iter().map(Into::into).collect();
+        self.refresh_rules.audiences = audiences.iter().map(|a| a.as_str().into()).collect();
+        self.access = self.access.audiences(audiences.clone());
+        self.refresh = self.refresh.audiences(audiences);
         self
     }
 
@@ -264,23 +204,40 @@ impl JwtSessions {
         let clock = clock.into();
         self.access = self.access.clock(clock.clone());
         self.refresh = self.refresh.clock(clock.clone());
-        self.clock = clock;
+        self.refresh_rules.clock = clock;
         self
     }
 
-    /// The layer for routes that take this family's access tokens: access type only, `iss`/`aud`
-    /// as configured, revocation checked in this store.
+    /// The layer for routes that take these sessions' access tokens: access type only,
+    /// `iss`/`aud` as configured, revocation checked in this store.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use tower_jwt_auth::{Auth, JwtSessions, SigningKey, VerifyingKey};
+    /// use tower_jwt_auth::revocation::MemoryStore;
+    ///
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct Claims { sub: String, sid: String }
+    ///
+    /// let secret = b"an HS256 secret of at least 32 bytes!";
+    /// let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let app: Router = Router::new()
+    ///     .route("/me", get(|Auth(me): Auth<Claims>| async move { me.sub }))
+    ///     .layer(sessions.layer::<Claims>());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn layer<C>(&self) -> JwtLayer<C> {
+        let rules = &self.refresh_rules;
         let mut layer = JwtLayer::new(self.verifying.clone())
             .token_type(self.access_type.clone())
             .revocation(self.store.clone())
-            .leeway(Duration::from_secs(self.leeway))
-            .clock(self.clock.clone());
-        if let Some(issuer) = &self.issuer {
-            layer = layer.issuer(issuer.clone());
+            .leeway(Duration::from_secs(rules.leeway))
+            .clock(rules.clock.clone());
+        if !rules.issuers.is_empty() {
+            layer = layer.issuers(rules.issuers.iter().map(|i| i.to_string()));
         }
-        if !self.audience.is_empty() {
-            layer = layer.audiences(self.audience.clone());
+        if !rules.audiences.is_empty() {
+            layer = layer.audiences(rules.audiences.iter().map(|a| a.to_string()));
         }
         layer
     }
@@ -288,162 +245,21 @@ impl JwtSessions {
     /// Starts a login: a new family and its first pair. `claims` (a JSON object) go into both
     /// tokens; `iat`, `exp`, `jti`, `sid` and the type are filled in.
     ///
-    /// # Errors
-    /// [`SessionError::Issue`] when `claims` do not serialize to a JSON object or signing fails.
-    pub fn issue<T: Serialize + ?Sized>(&self, claims: &T) -> Result<TokenPair, SessionError> {
-        let Value::Object(claims) = serde_json::to_value(claims).map_err(IssueError::Serialize)?
-        else {
-            return Err(IssueError::ClaimsNotAnObject.into());
-        };
-        self.pair(claims, random_id()?)
-    }
-
-    /// Trades a refresh token (the bare token, or a whole `Authorization: Bearer` header map via
-    /// [`refresh_from_headers`](JwtSessions::refresh_from_headers)) for a new pair of its family.
-    /// A refresh token works once: presenting it again revokes the family.
-    ///
-    /// # Errors
-    /// [`SessionError::Invalid`] (401) for a token that is not a valid, unused refresh token of
-    /// these sessions (a reused one revokes its family first), [`SessionError::Unavailable`] (503)
-    /// when the store cannot answer.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
-        self.rotate(refresh_token, Csrf::Off, None).await
-    }
-
-    /// Verifies a refresh token (and its CSRF value when asked), spends it, and mints the next
-    /// pair of its family, with a new CSRF value when one is given.
-    async fn rotate(
-        &self,
-        refresh_token: &str,
-        csrf: Csrf<&str>,
-        new_csrf: Option<&str>,
-    ) -> Result<TokenPair, SessionError> {
-        let mut claims: Map<String, Value> = self
-            .refresh_rules()
-            .verify_now(refresh_token, csrf)
-            .map_err(|err| match err {
-            AuthError::RevocationUnavailable => {
-                SessionError::Unavailable(StoreError::unavailable("revocation store unavailable"))
-            }
-            other => SessionError::Invalid(other),
-        })?;
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-        let jti = text("jti")
-            .ok_or_else(|| SessionError::Invalid(AuthError::MissingClaim("jti".into())))?;
-        // A refresh token minted elsewhere may lack `sid`: its `jti` then names the family that
-        // this refresh starts, so a second use of it still revokes what the first one made.
-        let sid = text("sid").unwrap_or_else(|| jti.clone());
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0)
-            .ceil() as u64;
-        if !self
-            .store
-            // Remember the use for as long as the layer could still accept the token.
-            .consume(&jti, exp.saturating_add(self.leeway + 1))
-            .await
-            .map_err(SessionError::Unavailable)?
-        {
-            tracing::warn!(target: "tower_jwt_auth", "refresh token reused: revoking its family");
-            self.store
-                .revoke(Revocation::Family(&sid), self.family_horizon())
-                .await
-                .map_err(SessionError::Unavailable)?;
-            return Err(SessionError::Reused);
-        }
-        let TokenType(rule) = &self.refresh_type;
-        if let Some(csrf) = new_csrf {
-            claims.insert(CSRF_CLAIM.into(), Value::String(csrf.to_owned()));
-        }
-        for registered in [
-            "iat",
-            "exp",
-            "nbf",
-            "jti",
-            "sid",
-            "iss",
-            "aud",
-            rule.claim_name().unwrap_or(""),
-        ] {
-            claims.remove(registered);
-        }
-        self.pair(claims, sid)
-    }
-
-    /// Starts a browser login: a fresh CSRF value goes into the pair's `csrf` claim, and the
-    /// answer carries the three `Set-Cookie` values of `cookies` (see [`AuthCookies`]).
-    ///
     /// ```
-    /// use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey};
-    /// use tower_jwt_auth::revocation::MemoryStore;
-    /// use tower_jwt_auth::tokens::AuthCookies;
-    ///
-    /// let secret = b"an HS256 secret of at least 32 bytes!";
-    /// let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
-    /// let (pair, set_cookies) = sessions.issue_cookies(&serde_json::json!({"sub": "1"}), &AuthCookies::new())?;
-    /// assert_eq!(set_cookies.len(), 3);
+    /// # use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey, revocation::MemoryStore};
+    /// # let secret = b"an HS256 secret of at least 32 bytes!";
+    /// # let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let login = sessions.issue(&serde_json::json!({"sub": "1", "username": "john"}))?;
+    /// assert_eq!(login.access.expires_in(), 15 * 60);
+    /// assert_eq!(login.refresh.expires_in(), 7 * 24 * 3600);
+    /// // `login.sid` names the family, for `logout`.
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
-    /// As [`issue`](Self::issue).
-    pub fn issue_cookies<T: Serialize + ?Sized>(
-        &self,
-        claims: &T,
-        cookies: &AuthCookies,
-    ) -> Result<(TokenPair, [HeaderValue; 3]), SessionError> {
-        let Value::Object(mut claims) =
-            serde_json::to_value(claims).map_err(IssueError::Serialize)?
-        else {
-            return Err(IssueError::ClaimsNotAnObject.into());
-        };
-        let csrf = AuthCookies::csrf_value()?;
-        claims.insert(CSRF_CLAIM.into(), Value::String(csrf.clone()));
-        let pair = self.pair(claims, random_id()?)?;
-        let set = cookies.set(&pair, &csrf);
-        Ok((pair, set))
-    }
-
-    /// Refresh for browsers: takes the refresh token from its cookie, requires the request's
-    /// CSRF header to match that token's `csrf` claim (a refresh is a state-changing POST), and
-    /// answers a new pair with a new CSRF value and the cookies that install them. Reuse
-    /// detection works as in [`refresh`](JwtSessions::refresh).
-    ///
-    /// # Errors
-    /// As [`refresh`](Self::refresh), and [`SessionError::Invalid`] when the CSRF header does not
-    /// match the refresh token's value.
-    pub async fn refresh_cookies(
-        &self,
-        headers: &HeaderMap,
-        cookies: &AuthCookies,
-        csrf_header: &HeaderName,
-    ) -> Result<(TokenPair, [HeaderValue; 3]), SessionError> {
-        let token = crate::token_source::cookie(headers, cookies.refresh_name())
-            .map_err(SessionError::Invalid)?
-            .ok_or(SessionError::Invalid(AuthError::MissingToken))?;
-        let header = headers.get(csrf_header).and_then(|v| v.to_str().ok());
-        let csrf = AuthCookies::csrf_value()?;
-        let pair = self
-            .rotate(token, Csrf::Required(header), Some(&csrf))
-            .await?;
-        let set = cookies.set(&pair, &csrf);
-        Ok((pair, set))
-    }
-
-    /// [`refresh`](JwtSessions::refresh) with the token taken from `Authorization: Bearer`.
-    ///
-    /// # Errors
-    /// As [`refresh`](Self::refresh), and [`SessionError::Invalid`] when the headers carry no
-    /// bearer token.
-    pub async fn refresh_from_headers(
-        &self,
-        headers: &HeaderMap,
-    ) -> Result<TokenPair, SessionError> {
-        match bearer(headers).map_err(SessionError::Invalid)? {
-            Some(token) => self.refresh(token).await,
-            None => Err(SessionError::Invalid(AuthError::MissingToken)),
-        }
+    /// [`SessionError::Issue`] when `claims` do not serialize to a JSON object or signing fails.
+    pub fn issue<T: Serialize + ?Sized>(&self, claims: &T) -> Result<TokenPair, SessionError> {
+        self.pair(claims_object(claims)?, random_id()?)
     }
 
     /// Ends a login: every access and refresh token of family `sid` is refused from now on.
@@ -468,23 +284,11 @@ impl JwtSessions {
             .map_err(SessionError::Unavailable)
     }
 
-    /// No token of a family outlives this: the last refresh token is at most `refresh_ttl` old.
-    fn family_horizon(&self) -> u64 {
-        self.clock.now() + self.refresh_ttl + 1
-    }
-
-    fn refresh_rules(&self) -> Rules {
-        let mut rules = Rules::new(Keys::One(self.verifying.clone().into()));
-        rules.leeway = self.leeway;
-        rules.token_type = Some(self.refresh_type.clone());
-        rules.revocation = Some(self.store.clone());
-        rules.clock = self.clock.clone();
-        rules.issuers = self.issuer.iter().map(|s| s.as_str().into()).collect();
-        rules.audiences = self.audience.iter().map(|s| s.as_str().into()).collect();
-        rules
-    }
-
-    fn pair(&self, mut claims: Map<String, Value>, sid: String) -> Result<TokenPair, SessionError> {
+    pub(super) fn pair(
+        &self,
+        mut claims: Map<String, Value>,
+        sid: String,
+    ) -> Result<TokenPair, SessionError> {
         claims.insert("sid".into(), Value::String(sid.clone()));
         let access = self.access.issue(&claims)?;
         let refresh = self.refresh.issue(&claims)?;
@@ -500,9 +304,8 @@ impl fmt::Debug for JwtSessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtSessions")
             .field("verifying", &self.verifying)
-            .field("refresh_ttl", &self.refresh_ttl)
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
+            .field("access", &self.access)
+            .field("refresh", &self.refresh)
             .finish_non_exhaustive()
     }
 }
