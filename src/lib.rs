@@ -83,7 +83,8 @@
 //!   OpenID Connect discovery, caches it, refreshes it in the background and refetches on an
 //!   unknown `kid` (rate-limited, one fetch for all waiting requests). While the provider is
 //!   down the cached keys keep working; with no keys at all the answer is 503, never an
-//!   accepted token.
+//!   accepted token. Why keys could not be had is a [`keys::FetchError`] whose
+//!   [`kind`](keys::FetchError::kind) says timeout, HTTP status, bad document or bad URL.
 //! - [`JwtLayer::for_issuers`] accepts several issuers, each a [`keys::TrustedIssuer`] with its
 //!   own keys and audiences; the token's `iss` picks the issuer before any key is looked up.
 //! - [`keys::PublicJwks`] publishes the public halves of an app's [`SigningKey`]s, for apps that
@@ -94,7 +95,9 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // Reads {issuer}/.well-known/openid-configuration, then requires `iss` to be that issuer.
-//! let keys = RemoteJwks::discover("https://keycloak.example.com/realms/demo")?;
+//! let keys = RemoteJwks::discovery_builder("https://keycloak.example.com/realms/demo")
+//!     .refetch_cooldown(std::time::Duration::from_secs(30))
+//!     .build()?;
 //! let layer = JwtLayer::<serde_json::Value>::new(keys).audience("orders-api");
 //! # Ok(()) }
 //! ```
@@ -277,8 +280,11 @@
 //!   [`allow_anonymous`](JwtLayer::allow_anonymous),
 //!   [`allow_cookies_without_csrf`](JwtLayer::allow_cookies_without_csrf),
 //!   [`allow_revocation_outage`](JwtLayer::allow_revocation_outage)).
-//! - Types that run a background task (`RemoteJwks`, `RedisStore`) are made with
-//!   `X::builder(..)…build()`; no setter starts a task or throws a cache away.
+//! - Types that run a background task ([`RemoteJwks`], `RedisStore`) are made with
+//!   `X::builder(..)…build()` (`X::new(..)` is the same with the defaults); no setter starts a
+//!   task or throws a cache away. One start rule for both: the task starts at `build()` when a
+//!   Tokio runtime is current, else at the first use inside one; nothing panics outside a
+//!   runtime, and the task stops with the last clone.
 //! - Bad input fails when the key, issuer or layer is made, with an error that says what to fix
 //!   (`# Errors` on each); a request never finds a configuration error.
 //!
@@ -319,6 +325,7 @@ pub mod extract;
 pub mod keys;
 pub mod middleware;
 pub mod revocation;
+mod task;
 mod token_source;
 pub mod tokens;
 mod verify;

@@ -161,9 +161,10 @@ async fn no_keys_at_all_is_503_never_an_accepted_token_and_recovers() {
     let signer = signing_key("ec256", Algorithm::ES256, "k1");
     let server = JwksProvider::start(jwks_document([&signer])).await;
     server.set_up(false);
-    let remote = RemoteJwks::new(&server.url())
-        .unwrap()
-        .refetch_cooldown(Duration::from_millis(50));
+    let remote = RemoteJwks::builder(&server.url())
+        .refetch_cooldown(Duration::from_millis(50))
+        .build()
+        .unwrap();
     let app = app(remote.clone());
     let reply = with_bearer(&app, &token(&signer, json!({"sub": "1"}))).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -357,7 +357,10 @@ async fn dropping_the_last_handle_stops_the_background_task() {
 async fn keys_live_under_the_prefix_and_expire_at_until() {
     let redis = RedisServer::start();
     let mut conn = raw(&redis).await;
-    let store = RedisStore::new(&redis.url()).unwrap().prefix("tja");
+    let store = RedisStore::builder(&redis.url())
+        .prefix("tja")
+        .build()
+        .unwrap();
     store.ready(READY).await.unwrap();
     let other_prefix = synced_store(&redis.url()).await;
     let until = now() + 100;
@@ -415,4 +418,40 @@ async fn debug_shows_the_address_but_never_the_password() {
     assert!(debug.contains("127.0.0.1:1"), "{debug}");
     assert!(debug.contains("tower-jwt-auth"), "{debug}");
     assert!(!debug.contains("s3cret-pw"), "{debug}");
+}
+
+#[test]
+fn built_outside_a_runtime_it_starts_at_its_first_use_inside_one() {
+    let server = RedisServer::start();
+    let store = RedisStore::builder(&server.url())
+        .prefix("outside")
+        .build()
+        .unwrap();
+    // No runtime yet: no task, no panic, and checks fail closed.
+    assert!(!store.is_synced());
+    assert!(matches!(
+        store.check("jti", None, now()),
+        Err(StoreError::Unavailable(_))
+    ));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        store.ready(READY).await.unwrap();
+        store
+            .revoke(Revocation::Token("jti"), now() + 60)
+            .await
+            .unwrap();
+    });
+    assert!(revoked(&store, "jti", None));
+    drop(runtime);
+    // Its runtime gone, the task is gone: out of sync again until a next runtime starts one.
+    assert!(!store.is_synced());
+    let next = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    next.block_on(store.ready(READY)).unwrap();
+    assert!(revoked(&store, "jti", None));
 }

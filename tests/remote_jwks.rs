@@ -7,12 +7,13 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use common::jwks::JwksProvider;
 use common::keys::{jwks_document, signing_key};
 use common::wait::eventually;
 use tokio::net::TcpListener;
 use tokio::time::{sleep, Instant};
-use tower_jwt_auth::keys::KeyError;
+use tower_jwt_auth::keys::{FetchError, FetchErrorKind};
 use tower_jwt_auth::{Algorithm, RemoteJwks, SigningKey};
 
 const LONG: Duration = Duration::from_secs(5);
@@ -61,8 +62,12 @@ async fn provider_down_from_the_start_has_no_keys_until_it_comes_up() {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let jwks = RemoteJwks::new(&format!("http://{addr}/jwks.json")).unwrap();
     let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
-    assert!(
-        matches!(&err, KeyError::FetchFailed(why) if why.contains("/jwks.json")),
+    assert_eq!(
+        (err.kind(), err.url()),
+        (
+            &FetchErrorKind::Network,
+            format!("http://{addr}/jwks.json").as_str()
+        ),
         "{err}"
     );
     assert!(!jwks.is_ready());
@@ -80,10 +85,12 @@ async fn provider_answering_503_from_the_start_is_reported() {
     server.set_up(false);
     let jwks = RemoteJwks::new(&server.url()).unwrap();
     let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
-    assert!(
-        matches!(&err, KeyError::FetchFailed(why) if why.contains("503")),
+    assert_eq!(
+        err.kind(),
+        &FetchErrorKind::Status(StatusCode::SERVICE_UNAVAILABLE),
         "{err}"
     );
+    assert!(err.to_string().contains("HTTP 503"), "{err}");
     assert!(!jwks.is_ready());
     server.set_up(true);
     jwks.ready(LONG).await.unwrap();
@@ -93,9 +100,10 @@ async fn provider_answering_503_from_the_start_is_reported() {
 async fn short_max_age_within_the_bounds_triggers_background_refreshes() {
     let server = start_provider().await;
     server.set_cache_control(Some("public, max-age=1"));
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .cache_bounds(Duration::from_secs(1), Duration::from_secs(3600));
+    let jwks = RemoteJwks::builder(&server.url())
+        .cache_bounds(Duration::from_secs(1), Duration::from_secs(3600))
+        .build()
+        .unwrap();
     let start = Instant::now();
     jwks.ready(LONG).await.unwrap();
     // Refreshed at 85% of one second (10 minutes without `max-age`): the third fetch comes at
@@ -115,9 +123,10 @@ async fn long_max_age_is_honoured_and_no_store_is_not_a_busy_loop() {
     let no_store = start_provider().await;
     no_store.set_cache_control(Some("no-store"));
     let bounds = |url: String| {
-        RemoteJwks::new(&url)
-            .unwrap()
+        RemoteJwks::builder(&url)
             .cache_bounds(Duration::from_secs(1), Duration::from_secs(7200))
+            .build()
+            .unwrap()
     };
     let (long_jwks, no_store_jwks) = (bounds(long.url()), bounds(no_store.url()));
     long_jwks.ready(LONG).await.unwrap();
@@ -132,9 +141,10 @@ async fn long_max_age_is_honoured_and_no_store_is_not_a_busy_loop() {
 async fn max_age_above_the_upper_bound_is_clamped() {
     let server = start_provider().await;
     server.set_cache_control(Some("max-age=86400"));
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .cache_bounds(Duration::from_secs(1), Duration::from_secs(1));
+    let jwks = RemoteJwks::builder(&server.url())
+        .cache_bounds(Duration::from_secs(1), Duration::from_secs(1))
+        .build()
+        .unwrap();
     jwks.ready(LONG).await.unwrap();
     assert!(eventually(Duration::from_secs(2), || server.hits() >= 2)
         .await
@@ -169,8 +179,8 @@ async fn discovery_naming_another_issuer_is_refused_and_no_key_is_fetched() {
     let jwks = RemoteJwks::discover(&server.realm()).unwrap();
     let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
     assert_eq!(
-        err,
-        KeyError::IssuerMismatch {
+        err.kind(),
+        &FetchErrorKind::IssuerMismatch {
             expected: server.realm(),
             found: "https://attacker.example/realms/demo".into(),
         }
@@ -188,15 +198,14 @@ async fn discovery_naming_another_issuer_is_refused_and_no_key_is_fetched() {
 async fn unresponsive_provider_fails_within_the_total_timeout() {
     let server = start_provider().await;
     server.set_delay(Duration::from_secs(3600)); // hangs
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .timeouts(Duration::from_millis(200), Duration::from_millis(300));
+    let jwks = RemoteJwks::builder(&server.url())
+        .timeouts(Duration::from_millis(200), Duration::from_millis(300))
+        .build()
+        .unwrap();
     // The first fetch ends (timed out) well before `ready` gives up.
     let err = jwks.ready(Duration::from_millis(700)).await.unwrap_err();
-    assert!(
-        matches!(&err, KeyError::FetchFailed(why) if why.contains("timed out")),
-        "{err}"
-    );
+    assert_eq!(err.kind(), &FetchErrorKind::Timeout, "{err}");
+    assert!(err.to_string().contains("timed out"), "{err}");
     assert_eq!(server.hits(), 1);
 }
 
@@ -206,10 +215,8 @@ async fn oversized_document_is_refused() {
     server.set_document(vec![b' '; 2 << 20]);
     let jwks = RemoteJwks::new(&server.url()).unwrap();
     let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
-    assert!(
-        matches!(&err, KeyError::FetchFailed(why) if why.contains("larger than")),
-        "{err}"
-    );
+    assert_eq!(err.kind(), &FetchErrorKind::TooLarge, "{err}");
+    assert!(err.to_string().contains("larger than"), "{err}");
 }
 
 #[tokio::test]
@@ -219,7 +226,10 @@ async fn a_given_client_is_used() {
         .user_agent("my-app/1.0")
         .build()
         .unwrap();
-    let jwks = RemoteJwks::new(&server.url()).unwrap().client(client);
+    let jwks = RemoteJwks::builder(&server.url())
+        .client(client)
+        .build()
+        .unwrap();
     jwks.ready(LONG).await.unwrap();
     let agent = server.user_agent();
     assert_eq!(agent.as_deref(), Some("my-app/1.0"));
@@ -229,9 +239,10 @@ async fn a_given_client_is_used() {
 async fn provider_down_after_the_first_fetch_keeps_the_keys_loaded() {
     let mut server = start_provider().await;
     server.set_cache_control(Some("max-age=1"));
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .cache_bounds(Duration::from_secs(1), Duration::from_secs(1));
+    let jwks = RemoteJwks::builder(&server.url())
+        .cache_bounds(Duration::from_secs(1), Duration::from_secs(1))
+        .build()
+        .unwrap();
     jwks.ready(LONG).await.unwrap();
     // The background refresh (at 0.85 s) gets a 503, its first retry (1 s later) a bad document.
     server.set_up(false);
@@ -250,9 +261,10 @@ async fn provider_down_after_the_first_fetch_keeps_the_keys_loaded() {
 async fn dropping_the_last_handle_stops_background_refreshes() {
     let server = start_provider().await;
     server.set_cache_control(Some("max-age=1"));
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .cache_bounds(Duration::from_secs(1), Duration::from_secs(1));
+    let jwks = RemoteJwks::builder(&server.url())
+        .cache_bounds(Duration::from_secs(1), Duration::from_secs(1))
+        .build()
+        .unwrap();
     let clone = jwks.clone();
     drop(jwks);
     clone.ready(LONG).await.unwrap();
@@ -276,10 +288,8 @@ fn invalid_urls_are_refused() {
         "ftp://idp.example/jwks",
         "mailto:a@b.example",
     ] {
-        assert_eq!(
-            RemoteJwks::new(url).unwrap_err(),
-            KeyError::InvalidUrl(url.into())
-        );
+        let err = RemoteJwks::new(url).unwrap_err();
+        assert_eq!((err.kind(), err.url()), (&FetchErrorKind::BadUrl, url));
     }
     for issuer in [
         "idp.example/realms/demo",
@@ -287,18 +297,17 @@ fn invalid_urls_are_refused() {
         "https://idp.example#x",
         " https://idp.example",
     ] {
-        assert_eq!(
-            RemoteJwks::discover(issuer).unwrap_err(),
-            KeyError::InvalidUrl(issuer.into())
-        );
+        let err = RemoteJwks::discover(issuer).unwrap_err();
+        assert_eq!((err.kind(), err.url()), (&FetchErrorKind::BadUrl, issuer));
     }
 }
 
 #[test]
 fn debug_hides_credentials() {
-    let jwks = RemoteJwks::new("https://user:secret@idp.example/jwks?api_key=abc")
-        .unwrap()
-        .timeouts(Duration::from_secs(1), Duration::from_secs(2));
+    let jwks = RemoteJwks::builder("https://user:secret@idp.example/jwks?api_key=abc")
+        .timeouts(Duration::from_secs(1), Duration::from_secs(2))
+        .build()
+        .unwrap();
     let debug = format!("{jwks:?}");
     assert!(debug.contains("https://idp.example/jwks"), "{debug}");
     assert!(
@@ -312,13 +321,51 @@ fn made_outside_a_runtime_it_starts_inside_one() {
     // The provider runs on a runtime of its own, so that this thread is in none.
     let provider_runtime = tokio::runtime::Runtime::new().unwrap();
     let server = provider_runtime.block_on(start_provider());
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .timeouts(Duration::from_secs(1), Duration::from_secs(2));
+    let jwks = RemoteJwks::builder(&server.url())
+        .timeouts(Duration::from_secs(1), Duration::from_secs(2))
+        .build()
+        .unwrap();
     assert!(!jwks.is_ready());
 
     // Made outside, used inside: the task starts with the first use in the runtime.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(jwks.ready(LONG)).unwrap();
     assert!(jwks.is_ready());
+}
+
+#[tokio::test]
+async fn a_document_that_is_not_a_jwks_is_a_bad_document() {
+    let server = start_provider().await;
+    server.set_document(br#"{"keys": "none"}"#.to_vec());
+    let jwks = RemoteJwks::new(&server.url()).unwrap();
+    let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
+    assert_eq!(err.kind(), &FetchErrorKind::BadDocument, "{err}");
+    assert_eq!(err.url(), server.url());
+}
+
+#[test]
+fn a_bad_url_is_shown_without_its_credentials() {
+    let err: FetchError =
+        RemoteJwks::new("ftp://user:secret@idp.example/jwks?key=abc").unwrap_err();
+    assert_eq!(err.kind(), &FetchErrorKind::BadUrl);
+    assert_eq!(err.url(), "ftp://idp.example/jwks");
+    assert!(!err.to_string().contains("secret"), "{err}");
+}
+
+#[test]
+fn built_outside_a_runtime_nothing_starts_and_ready_reports_a_timeout() {
+    let jwks = RemoteJwks::builder("http://127.0.0.1:9/jwks.json")
+        .refetch_cooldown(Duration::ZERO)
+        .build()
+        .unwrap();
+    assert!(!jwks.is_ready());
+    // A runtime made afterwards, whose first use starts the task: port 9 refuses at once.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = runtime
+        .block_on(jwks.ready(Duration::from_millis(500)))
+        .unwrap_err();
+    assert_eq!(err.kind(), &FetchErrorKind::Network, "{err}");
 }

@@ -1,7 +1,11 @@
 //! Keys: one key bound to its algorithm ([`VerifyingKey`], [`SigningKey`]), several chosen by
-//! `kid` ([`KeySet`], from PEM or a JWKS document), and the public JWKS an issuer serves
-//! ([`PublicJwks`]).
+//! `kid` ([`KeySet`], from PEM or a JWKS document), keys fetched from a provider
+//! ([`RemoteJwks`], feature `jwks`), what a layer verifies with ([`KeySource`]) and the issuers
+//! a multi-issuer layer trusts ([`TrustedIssuer`]), the public JWKS an issuer serves
+//! ([`PublicJwks`]), and why a key could not be made ([`KeyError`]) or fetched
+//! ([`FetchError`], feature `jwks`).
 
+mod checks;
 mod error;
 mod publish;
 #[cfg(feature = "jwks")]
@@ -14,7 +18,8 @@ mod verifying;
 pub use error::KeyError;
 pub use publish::PublicJwks;
 #[cfg(feature = "jwks")]
-pub use remote::RemoteJwks;
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub use remote::{error::FetchErrorKind, FetchError, RemoteJwks, RemoteJwksBuilder};
 pub use set::KeySet;
 pub use signing::SigningKey;
 pub(crate) use source::Source;

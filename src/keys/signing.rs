@@ -5,7 +5,8 @@ use std::fmt;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
 
-use super::error::{checked_secret, ensure_crypto_provider, secret_from_env, KeyError};
+use super::checks::{checked_secret, ensure_crypto_provider, secret_from_env};
+use super::KeyError;
 
 /// A key that signs tokens, and the one algorithm it signs with.
 ///
@@ -90,7 +91,7 @@ impl SigningKey {
     /// is no private key of its family, [`KeyError::RsaKeyTooSmall`] or [`KeyError::CurveMismatch`]
     /// for a key too weak or on another curve.
     pub fn from_pem(pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
-        ensure_crypto_provider()?;
+        ensure_crypto_provider();
         let pem = pem.as_ref();
         let key = match algorithm.family() {
             AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(pem),
@@ -117,7 +118,7 @@ impl SigningKey {
     /// # Errors
     /// As [`from_pem`](Self::from_pem), for DER bytes.
     pub fn from_der(der: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
-        ensure_crypto_provider()?;
+        ensure_crypto_provider();
         let der = der.as_ref();
         let key = match algorithm.family() {
             AlgorithmFamily::Rsa => EncodingKey::from_rsa_der(der),
@@ -175,7 +176,7 @@ impl SigningKey {
         if self.algorithm.family() == AlgorithmFamily::Hmac {
             return Err(KeyError::NotPublishable);
         }
-        ensure_crypto_provider()?;
+        ensure_crypto_provider();
         let mut jwk = Jwk::from_encoding_key(&self.key, self.algorithm)
             .map_err(|_| KeyError::NotPublishable)?;
         jwk.common.key_id = self.kid.as_deref().map(Into::into);

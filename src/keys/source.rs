@@ -7,6 +7,15 @@ use super::{KeySet, VerifyingKey};
 
 /// The keys a [`JwtLayer`](crate::JwtLayer) verifies with: a [`VerifyingKey`], a [`KeySet`], or
 /// (feature `jwks`) a `RemoteJwks`. Anything of these converts with `.into()`.
+///
+/// ```
+/// use tower_jwt_auth::keys::KeySource;
+/// use tower_jwt_auth::{KeySet, VerifyingKey};
+///
+/// let one: KeySource = VerifyingKey::hs256([7u8; 32])?.into();
+/// let set: KeySource = KeySet::new([VerifyingKey::hs256([8u8; 32])?.with_kid("k1")]).into();
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct KeySource(pub(crate) Source);
 

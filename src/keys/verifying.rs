@@ -7,10 +7,11 @@ use std::fmt;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 
-use super::error::{
+use super::checks::{
     check_strength, checked_secret, ensure_crypto_provider, jwk_algorithm, rsa_bits,
-    secret_from_env, KeyError,
+    secret_from_env,
 };
+use super::KeyError;
 
 /// A key that checks signatures, and the one algorithm it accepts.
 ///
@@ -102,7 +103,7 @@ impl VerifyingKey {
     /// is no public key (or certificate) of its family, [`KeyError::RsaKeyTooSmall`] or
     /// [`KeyError::CurveMismatch`] for a key too weak or on another curve.
     pub fn from_pem(pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
-        ensure_crypto_provider()?;
+        ensure_crypto_provider();
         let pem = pem.as_ref();
         let key = match algorithm.family() {
             AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(pem),
@@ -128,7 +129,7 @@ impl VerifyingKey {
     /// # Errors
     /// As [`from_pem`](Self::from_pem), for DER bytes.
     pub fn from_der(der: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
-        ensure_crypto_provider()?;
+        ensure_crypto_provider();
         let der = der.as_ref();
         let key = match algorithm.family() {
             AlgorithmFamily::Rsa => DecodingKey::from_rsa_der(der),
@@ -158,7 +159,7 @@ impl VerifyingKey {
     /// [`KeyError::UnsupportedJwk`] for an encryption, symmetric or unsupported key, and the
     /// errors of [`from_der`](Self::from_der) for a weak one.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
-        ensure_crypto_provider()?;
+        ensure_crypto_provider();
         if jwk
             .common
             .public_key_use

@@ -14,12 +14,13 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
+use crate::task;
 
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis::RedisStore;
+pub use self::redis::{RedisStore, RedisStoreBuilder};
 
 /// What to revoke.
 ///
@@ -258,13 +259,11 @@ impl MemoryStore {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
-        // A panic while holding the lock cannot leave the maps half-written in a way that
-        // matters here: every write is a single insert or retain.
-        self.entries.read().unwrap_or_else(|e| e.into_inner())
+        task::read(&self.entries)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
-        self.entries.write().unwrap_or_else(|e| e.into_inner())
+        task::write(&self.entries)
     }
 }
 

@@ -147,6 +147,20 @@ impl AuthCookies {
 
     /// The `Set-Cookie` values for a login: the pair in `HttpOnly` cookies that live as long as
     /// the tokens, and `csrf` (the value minted into the pair's `csrf` claim) in a readable one.
+    ///
+    /// ```
+    /// use tower_jwt_auth::tokens::AuthCookies;
+    /// # use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey, revocation::MemoryStore};
+    /// # let secret = b"an HS256 secret of at least 32 bytes!";
+    /// # let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let csrf = AuthCookies::csrf_value()?;
+    /// let pair = sessions.issue(&serde_json::json!({"sub": "1", AuthCookies::CSRF_CLAIM: csrf}))?;
+    /// let [access, refresh, csrf_cookie] = AuthCookies::new().set(&pair, &csrf);
+    /// assert!(access.to_str()?.starts_with("access_token="));
+    /// assert!(refresh.to_str()?.contains("Path=/refresh"));
+    /// assert!(!csrf_cookie.to_str()?.contains("HttpOnly")); // the page reads this one
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set(&self, pair: &TokenPair, csrf: &str) -> [HeaderValue; 3] {
         [
             self.cookie(

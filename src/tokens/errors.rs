@@ -10,6 +10,16 @@ use crate::error::AuthError;
 use crate::revocation::StoreError;
 
 /// Why a token could not be minted.
+///
+/// ```
+/// use tower_jwt_auth::tokens::IssueError;
+/// use tower_jwt_auth::{SigningKey, TokenIssuer};
+///
+/// let issuer = TokenIssuer::new(SigningKey::hs256([7u8; 32])?);
+/// let err = issuer.issue(&"a string is not a claims object").unwrap_err();
+/// assert!(matches!(err, IssueError::ClaimsNotAnObject));
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum IssueError {
@@ -44,7 +54,22 @@ impl std::error::Error for IssueError {
     }
 }
 
-/// Why a refresh or logout failed.
+/// Why a refresh or logout failed; in axum it is a response as it is (the same RFC 6750 answer
+/// the layer gives).
+///
+/// ```
+/// use tower_jwt_auth::tokens::SessionError;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// # use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey, revocation::MemoryStore};
+/// # let secret = b"an HS256 secret of at least 32 bytes!";
+/// # let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+/// let err = sessions.refresh("not.a.token").await.unwrap_err();
+/// assert!(matches!(err, SessionError::Invalid(_)));
+/// assert_eq!(err.status(), 401);
+/// assert!(err.to_response().headers().contains_key("www-authenticate"));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionError {

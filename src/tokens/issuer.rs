@@ -16,6 +16,20 @@ use crate::clock::Clock;
 use crate::keys::SigningKey;
 
 /// A signed token and what the caller needs to hand it out.
+///
+/// ```
+/// use tower_jwt_auth::{SigningKey, TokenIssuer};
+///
+/// let issued = TokenIssuer::new(SigningKey::hs256([7u8; 32])?).issue(&serde_json::json!({"sub": "1"}))?;
+/// let body = serde_json::json!({
+///     "access_token": issued.token,
+///     "token_type": "bearer",
+///     "expires_in": issued.expires_in(),
+/// });
+/// // `{issued:?}` never shows the token itself.
+/// assert!(!format!("{issued:?}").contains(&issued.token));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IssuedToken {
@@ -80,6 +94,14 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     /// An issuer signing with `key`, tokens valid for 15 minutes.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, SigningKey, TokenIssuer};
+    ///
+    /// let pem = std::fs::read("tests/keys/ec256_private.pem")?;
+    /// let issuer = TokenIssuer::new(SigningKey::from_pem(pem, Algorithm::ES256)?.with_kid("2026-12"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(key: SigningKey) -> Self {
         Self {
             key,
@@ -159,6 +181,20 @@ impl TokenIssuer {
     }
 
     /// Signs `claims` (any `Serialize` that makes a JSON object) into a token.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{JwtLayer, SigningKey, TokenIssuer, VerifyingKey};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let secret = b"an HS256 secret of at least 32 bytes!";
+    /// let issued = TokenIssuer::new(SigningKey::hs256(secret)?)
+    ///     .issuer("https://auth.example")
+    ///     .issue(&serde_json::json!({"sub": "1", "role": "admin"}))?;
+    /// // A layer with the same key and issuer accepts it.
+    /// let layer = JwtLayer::<serde_json::Value>::new(VerifyingKey::hs256(secret)?).issuer("https://auth.example");
+    /// assert_eq!(layer.verify(&issued.token).await?["role"], "admin");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`IssueError`] when `claims` do not serialize to a JSON object, or signing or the random

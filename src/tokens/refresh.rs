@@ -17,6 +17,20 @@ impl JwtSessions {
     /// [`refresh_from_headers`](JwtSessions::refresh_from_headers)) for a new pair of its family.
     /// A refresh token works once: presenting it again revokes the family.
     ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey, revocation::MemoryStore};
+    /// # let secret = b"an HS256 secret of at least 32 bytes!";
+    /// # let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let login = sessions.issue(&serde_json::json!({"sub": "1"}))?;
+    /// let next = sessions.refresh(&login.refresh.token).await?;
+    /// assert_eq!(next.sid, login.sid); // the same login, new tokens
+    /// // A second use of a refresh token revokes the login: even the new pair is refused.
+    /// assert!(sessions.refresh(&login.refresh.token).await.is_err());
+    /// assert!(sessions.refresh(&next.refresh.token).await.is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// [`SessionError::Invalid`] (401) for a token that is not a valid, unused refresh token of
     /// these sessions (a reused one revokes its family first), [`SessionError::Unavailable`] (503)

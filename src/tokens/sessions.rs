@@ -18,6 +18,20 @@ use crate::revocation::{Revocation, RevocationStore};
 use crate::verify::{Keys, Rules};
 
 /// An access token and the refresh token of the same login.
+///
+/// ```
+/// # use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey, revocation::MemoryStore};
+/// # let secret = b"an HS256 secret of at least 32 bytes!";
+/// # let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+/// let pair = sessions.issue(&serde_json::json!({"sub": "1"}))?;
+/// let body = serde_json::json!({
+///     "access_token": pair.access.token,
+///     "refresh_token": pair.refresh.token,
+///     "token_type": "bearer",
+///     "expires_in": pair.access.expires_in(),
+/// });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TokenPair {
@@ -264,6 +278,18 @@ impl JwtSessions {
 
     /// Ends a login: every access and refresh token of family `sid` is refused from now on.
     ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey, revocation::MemoryStore};
+    /// # let secret = b"an HS256 secret of at least 32 bytes!";
+    /// # let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let login = sessions.issue(&serde_json::json!({"sub": "1"}))?;
+    /// sessions.logout(&login.sid).await?;
+    /// assert!(sessions.layer::<serde_json::Value>().verify(&login.access.token).await.is_err());
+    /// assert!(sessions.refresh(&login.refresh.token).await.is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
     /// # Errors
     /// [`SessionError::Unavailable`] when the store cannot record the revocation.
     pub async fn logout(&self, sid: &str) -> Result<(), SessionError> {
@@ -274,6 +300,17 @@ impl JwtSessions {
     }
 
     /// Revokes one token by its `jti`, until `until` (its `exp`).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # use tower_jwt_auth::{JwtSessions, SigningKey, VerifyingKey, revocation::MemoryStore};
+    /// # let secret = b"an HS256 secret of at least 32 bytes!";
+    /// # let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
+    /// let login = sessions.issue(&serde_json::json!({"sub": "1"}))?;
+    /// sessions.revoke_token(&login.access.jti, login.access.expires_at).await?;
+    /// assert!(sessions.layer::<serde_json::Value>().verify(&login.access.token).await.is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`SessionError::Unavailable`] when the store cannot record the revocation.

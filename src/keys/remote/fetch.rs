@@ -8,8 +8,9 @@ use reqwest::header::{HeaderMap, ACCEPT, AGE, CACHE_CONTROL};
 use reqwest::{Client, Url};
 use serde::Deserialize;
 
+use super::error::{FetchError, FetchErrorKind};
 use super::Config;
-use crate::keys::KeyError;
+use crate::keys::KeySet;
 
 /// Real documents are a few KiB: a larger one is refused before it can exhaust memory.
 const MAX_DOCUMENT: usize = 1024 * 1024;
@@ -19,18 +20,19 @@ const USER_AGENT: &str = concat!("tower-jwt-auth/", env!("CARGO_PKG_VERSION"));
 
 /// The client used when none is given: the configured connect and total timeouts, and, for an
 /// `https` source, no redirect to plain `http`.
-pub(super) fn client(config: &Config, https: bool) -> Result<Client, KeyError> {
+pub(super) fn client(config: &Config, url: &Url) -> Result<Client, FetchError> {
     Client::builder()
         .connect_timeout(config.connect)
         .timeout(config.total)
-        .https_only(https)
+        .https_only(url.scheme() == "https")
         .user_agent(USER_AGENT)
         .build()
         .map_err(|e| {
-            KeyError::FetchFailed(format!(
-                "the HTTP client could not be built: {}",
-                ErrorChain(&e)
-            ))
+            FetchError::new(
+                Redacted(url),
+                FetchErrorKind::Client,
+                format_args!("the HTTP client could not be built: {}", ErrorChain(&e)),
+            )
         })
 }
 
@@ -39,9 +41,16 @@ pub(super) async fn get(
     client: &Client,
     url: &Url,
     config: &Config,
-) -> Result<(Vec<u8>, Duration), KeyError> {
+) -> Result<(Vec<u8>, Duration), FetchError> {
     let request = async {
-        let failed = |e: reqwest::Error| fetch_failed(url, ErrorChain(&e.without_url()));
+        let failed = |e: reqwest::Error| {
+            let kind = if e.is_timeout() {
+                FetchErrorKind::Timeout
+            } else {
+                FetchErrorKind::Network
+            };
+            failure(url, kind, ErrorChain(&e.without_url()))
+        };
         let mut response = client
             .get(url.clone())
             .header(ACCEPT, "application/json")
@@ -50,9 +59,19 @@ pub(super) async fn get(
             .map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(fetch_failed(url, format_args!("HTTP {status}")));
+            return Err(failure(
+                url,
+                FetchErrorKind::Status(status),
+                format_args!("HTTP {status}"),
+            ));
         }
-        let too_large = || fetch_failed(url, format_args!("larger than {MAX_DOCUMENT} bytes"));
+        let too_large = || {
+            failure(
+                url,
+                FetchErrorKind::TooLarge,
+                format_args!("larger than {MAX_DOCUMENT} bytes"),
+            )
+        };
         if response
             .content_length()
             .is_some_and(|n| n > MAX_DOCUMENT as u64)
@@ -72,7 +91,25 @@ pub(super) async fn get(
     let total = config.total;
     tokio::time::timeout(total, request)
         .await
-        .unwrap_or_else(|_| Err(fetch_failed(url, format_args!("timed out after {total:?}"))))
+        .unwrap_or_else(|_| {
+            Err(failure(
+                url,
+                FetchErrorKind::Timeout,
+                format_args!("timed out after {total:?}"),
+            ))
+        })
+}
+
+/// The JWKS document at `url`, and how long it may be cached.
+pub(super) async fn jwks(
+    client: &Client,
+    url: &Url,
+    config: &Config,
+) -> Result<(KeySet, Duration), FetchError> {
+    let (document, lifetime) = get(client, url, config).await?;
+    let keys =
+        KeySet::from_jwks(&document).map_err(|e| failure(url, FetchErrorKind::BadDocument, e))?;
+    Ok((keys, lifetime))
 }
 
 /// The `jwks_uri` of the discovery document at `url`, if the document names `issuer` exactly
@@ -82,25 +119,32 @@ pub(super) async fn discover(
     issuer: &str,
     url: &Url,
     config: &Config,
-) -> Result<Url, KeyError> {
+) -> Result<Url, FetchError> {
     #[derive(Deserialize)]
     struct Discovery {
         issuer: String,
         jwks_uri: String,
     }
     let (document, _) = get(client, url, config).await?;
-    let document: Discovery = serde_json::from_slice(&document)
-        .map_err(|_| fetch_failed(url, "not a discovery document with `issuer` and `jwks_uri`"))?;
+    let document: Discovery = serde_json::from_slice(&document).map_err(|_| {
+        failure(
+            url,
+            FetchErrorKind::BadDocument,
+            "not a discovery document with `issuer` and `jwks_uri`",
+        )
+    })?;
     if document.issuer != issuer {
-        return Err(KeyError::IssuerMismatch {
+        let kind = FetchErrorKind::IssuerMismatch {
             expected: issuer.to_owned(),
             found: document.issuer.chars().take(256).collect(),
-        });
+        };
+        return Err(failure(url, kind, ""));
     }
+    let bad_uri = |why| failure(url, FetchErrorKind::BadUrl, why);
     let jwks_uri = http_url(&document.jwks_uri)
-        .map_err(|_| fetch_failed(url, "its `jwks_uri` is not an absolute http(s) URL"))?;
+        .map_err(|_| bad_uri("its `jwks_uri` is not an absolute http(s) URL"))?;
     if url.scheme() == "https" && jwks_uri.scheme() != "https" {
-        return Err(fetch_failed(url, "its `jwks_uri` is not https"));
+        return Err(bad_uri("its `jwks_uri` is not https"));
     }
     Ok(jwks_uri)
 }
@@ -138,17 +182,23 @@ fn max_age(headers: &HeaderMap) -> Option<u64> {
     max_age
 }
 
-pub(super) fn http_url(url: &str) -> Result<Url, KeyError> {
+/// `url` as an absolute `http(s)` URL; an error that shows it without credentials otherwise.
+pub(super) fn http_url(url: &str) -> Result<Url, FetchError> {
     match Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
             Ok(parsed)
         }
-        _ => Err(KeyError::InvalidUrl(url.to_owned())),
+        Ok(parsed) if parsed.has_host() => Err(FetchError::new(
+            Redacted(&parsed),
+            FetchErrorKind::BadUrl,
+            "",
+        )),
+        _ => Err(FetchError::new(url, FetchErrorKind::BadUrl, "")),
     }
 }
 
-fn fetch_failed(url: &Url, why: impl fmt::Display) -> KeyError {
-    KeyError::FetchFailed(format!("GET {}: {why}", Redacted(url)))
+fn failure(url: &Url, kind: FetchErrorKind, why: impl fmt::Display) -> FetchError {
+    FetchError::new(Redacted(url), kind, why)
 }
 
 /// A URL without user, password, query or fragment: what may carry a credential is never shown.

@@ -71,7 +71,7 @@ fn outside_a_runtime_nothing_starts_and_nothing_panics() {
 }
 
 #[tokio::test]
-async fn reading_the_cache_starts_the_first_fetch() {
+async fn built_inside_a_runtime_the_first_fetch_starts_at_once() {
     let server = start_provider().await;
     let jwks = RemoteJwks::new(&server.url()).unwrap();
     assert!(jwks.cached().is_none());
@@ -83,9 +83,10 @@ async fn reading_the_cache_starts_the_first_fetch() {
 #[tokio::test]
 async fn refetch_picks_up_a_rotated_key_and_drops_the_old_one() {
     let server = start_provider().await;
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .refetch_cooldown(Duration::ZERO);
+    let jwks = RemoteJwks::builder(&server.url())
+        .refetch_cooldown(Duration::ZERO)
+        .build()
+        .unwrap();
     jwks.ready(LONG).await.unwrap();
     assert_eq!(kids(&jwks), ["k-ec256", "k-rsa"]);
 
@@ -102,9 +103,10 @@ async fn concurrent_misses_share_one_fetch() {
     let server = start_provider().await;
     server.set_delay(Duration::from_millis(300));
     // No cooldown: only the single flight keeps 200 misses to one fetch.
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .refetch_cooldown(Duration::ZERO);
+    let jwks = RemoteJwks::builder(&server.url())
+        .refetch_cooldown(Duration::ZERO)
+        .build()
+        .unwrap();
     let barrier = Arc::new(Barrier::new(200));
     let mut misses = JoinSet::new();
     for _ in 0..200 {
@@ -140,9 +142,10 @@ async fn unknown_kid_flood_within_the_cooldown_fetches_nothing_more() {
 #[tokio::test]
 async fn refetch_is_allowed_again_once_the_cooldown_has_passed() {
     let server = start_provider().await;
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .refetch_cooldown(Duration::from_millis(300));
+    let jwks = RemoteJwks::builder(&server.url())
+        .refetch_cooldown(Duration::from_millis(300))
+        .build()
+        .unwrap();
     jwks.ready(LONG).await.unwrap();
     jwks.refetch().await.unwrap();
     jwks.refetch().await.unwrap();
@@ -155,9 +158,10 @@ async fn refetch_is_allowed_again_once_the_cooldown_has_passed() {
 #[tokio::test]
 async fn failed_refetches_keep_the_cached_keys() {
     let mut server = start_provider().await;
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .refetch_cooldown(Duration::ZERO);
+    let jwks = RemoteJwks::builder(&server.url())
+        .refetch_cooldown(Duration::ZERO)
+        .build()
+        .unwrap();
     jwks.ready(LONG).await.unwrap();
 
     server.set_up(false);
@@ -176,9 +180,10 @@ async fn failed_refetches_keep_the_cached_keys() {
 async fn without_keys_refetch_answers_none() {
     let mut server = start_provider().await;
     server.stop().await;
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
-        .refetch_cooldown(Duration::ZERO);
+    let jwks = RemoteJwks::builder(&server.url())
+        .refetch_cooldown(Duration::ZERO)
+        .build()
+        .unwrap();
     assert!(jwks.refetch().await.is_none());
     assert!(jwks.cached().is_none());
 }
@@ -188,10 +193,11 @@ fn a_task_lost_with_its_runtime_restarts_in_the_next_one() {
     let provider_runtime = tokio::runtime::Runtime::new().unwrap();
     let server = provider_runtime.block_on(start_provider());
     server.set_cache_control(Some("max-age=1"));
-    let jwks = RemoteJwks::new(&server.url())
-        .unwrap()
+    let jwks = RemoteJwks::builder(&server.url())
         .cache_bounds(Duration::from_secs(1), Duration::from_secs(1))
-        .refetch_cooldown(Duration::ZERO);
+        .refetch_cooldown(Duration::ZERO)
+        .build()
+        .unwrap();
 
     let first = tokio::runtime::Runtime::new().unwrap();
     first.block_on(jwks.ready(LONG)).unwrap();

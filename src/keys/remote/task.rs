@@ -1,0 +1,200 @@
+//! The background task of a [`RemoteJwks`](super::RemoteJwks): one fetch whenever a refresh is
+//! due or a miss asks for one, the keys kept on failure, backoff while the provider is down.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::sync::{Arc, MutexGuard, RwLock};
+use std::time::Duration;
+
+use reqwest::{Client, Url};
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+
+use super::error::FetchError;
+use super::{fetch, Config, Source};
+use crate::keys::KeySet;
+use crate::task::{lock, read, write};
+
+const MIN_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What the handles share with the background task.
+pub(super) struct Shared {
+    pub(super) source: Source,
+    pub(super) config: Config,
+    client: Client,
+    /// Read on every request.
+    keys: RwLock<Option<Arc<KeySet>>>,
+    pub(super) loaded: watch::Sender<bool>,
+    /// Whether the background task exists; cleared only with `state` locked, by the task's
+    /// [`Running`] guard.
+    pub(super) running: AtomicBool,
+    state: Mutex<State>,
+    /// Asks the task for a fetch now.
+    pub(super) wake: Notify,
+    /// Tells the callers waiting on a fetch that it has ended.
+    pub(super) fetched: Notify,
+}
+
+pub(super) struct State {
+    /// A fetch is asked for or running: its end is announced on `fetched`.
+    pub(super) in_flight: bool,
+    pub(super) last_fetch: Option<Instant>,
+    /// When a miss last caused a fetch: the cooldown counts from here, so a key rotated in just
+    /// after a scheduled refresh is still picked up at its first token, while a flood of random
+    /// kids causes at most one fetch per cooldown.
+    pub(super) last_miss_fetch: Option<Instant>,
+    next_due: Instant,
+    backoff: Duration,
+    failures: u32,
+    pub(super) last_error: Option<FetchError>,
+    /// The `jwks_uri` discovery found, forgotten when a fetch fails so that it is looked up again.
+    jwks_uri: Option<Url>,
+}
+
+/// Held by the background task: when the task ends (aborted, or its runtime shut down), marks
+/// it gone so that the next use starts another, and releases the callers waiting on its fetch.
+struct Running(Arc<Shared>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut state = self.0.lock_state();
+        self.0.running.store(false, Ordering::Release);
+        state.in_flight = false;
+        self.0.fetched.notify_waiters();
+    }
+}
+
+impl Shared {
+    pub(super) fn new(source: Source, config: Config, client: Client) -> Self {
+        Self {
+            source,
+            config,
+            client,
+            keys: RwLock::new(None),
+            loaded: watch::channel(false).0,
+            running: AtomicBool::new(false),
+            state: Mutex::new(State {
+                in_flight: false,
+                last_fetch: None,
+                last_miss_fetch: None,
+                next_due: Instant::now(),
+                backoff: MIN_BACKOFF,
+                failures: 0,
+                last_error: None,
+                jwks_uri: None,
+            }),
+            wake: Notify::new(),
+            fetched: Notify::new(),
+        }
+    }
+
+    /// The background task: one fetch whenever one is due or asked for, never ending on its own.
+    pub(super) async fn run(self: Arc<Self>) {
+        let _running = Running(Arc::clone(&self));
+        loop {
+            self.until_due().await;
+            let fetched = self.fetch().await;
+            self.store(fetched);
+        }
+    }
+    /// Waits until a refresh is due or a fetch is asked for, then marks it in flight.
+    async fn until_due(&self) {
+        loop {
+            let due = {
+                let mut state = self.lock_state();
+                let now = Instant::now();
+                if state.in_flight || state.next_due <= now {
+                    state.in_flight = true;
+                    state.last_fetch = Some(now);
+                    return;
+                }
+                state.next_due
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => {}
+                () = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// Keeps the keys (never dropping the old ones on failure), plans the next fetch, and wakes
+    /// the waiting callers.
+    fn store(&self, fetched: Result<(KeySet, Duration), FetchError>) {
+        let now = Instant::now();
+        let mut state = self.lock_state();
+        state.in_flight = false;
+        match fetched {
+            Ok((keys, lifetime)) => {
+                let refresh_in = lifetime / 20 * 17;
+                state.next_due = later(now, refresh_in);
+                state.backoff = MIN_BACKOFF;
+                state.last_error = None;
+                let failures = std::mem::take(&mut state.failures);
+                let keys = Arc::new(keys);
+                let old = write(&self.keys).replace(Arc::clone(&keys));
+                self.loaded.send_replace(true);
+                self.fetched.notify_waiters();
+                drop(state);
+                let kids = || keys.kids().collect::<Vec<_>>();
+                let changed = old.is_none_or(|old| old.kids().ne(keys.kids()));
+                if changed || failures > 0 {
+                    tracing::info!(url = %self.source, keys = keys.len(), kids = ?kids(), ?refresh_in, failures, "JWKS fetched");
+                } else {
+                    tracing::debug!(url = %self.source, keys = keys.len(), ?refresh_in, "JWKS refreshed, unchanged");
+                }
+            }
+            Err(error) => {
+                let retry_in = state.backoff;
+                state.next_due = later(now, retry_in);
+                state.backoff = (retry_in * 2).min(MAX_BACKOFF);
+                state.failures += 1;
+                state.jwks_uri = None;
+                let failures = state.failures;
+                state.last_error = Some(error.clone());
+                self.fetched.notify_waiters();
+                drop(state);
+                let stale = self.read_keys().is_some();
+                // One warning per outage: the retries that follow log at debug.
+                if failures == 1 {
+                    tracing::warn!(url = %self.source, %error, serving_cached_keys = stale, ?retry_in, "JWKS fetch failed");
+                } else {
+                    tracing::debug!(url = %self.source, %error, serving_cached_keys = stale, ?retry_in, failures, "JWKS fetch failed again");
+                }
+            }
+        }
+    }
+
+    /// One JWKS document (after discovery when needed) and how long to keep it.
+    async fn fetch(&self) -> Result<(KeySet, Duration), FetchError> {
+        let (client, config) = (&self.client, &self.config);
+        let url = match &self.source {
+            Source::Jwks(url) => url.clone(),
+            Source::Discovery { issuer, config_url } => {
+                let known = self.lock_state().jwks_uri.clone();
+                match known {
+                    Some(url) => url,
+                    None => {
+                        let url = fetch::discover(client, issuer, config_url, config).await?;
+                        self.lock_state().jwks_uri = Some(url.clone());
+                        url
+                    }
+                }
+            }
+        };
+        fetch::jwks(client, &url, config).await
+    }
+
+    pub(super) fn read_keys(&self) -> Option<Arc<KeySet>> {
+        read(&self.keys).clone()
+    }
+
+    pub(super) fn lock_state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+fn later(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 60 * 60))
+}
