@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tower_jwt_auth::revocation::{MemoryStore, RevocationStore};
 use tower_jwt_auth::tokens::{SessionError, TokenPair};
-use tower_jwt_auth::{Algorithm, Auth, JwtSessions, SigningKey, VerifyingKey};
+use tower_jwt_auth::{Algorithm, Auth, JwtSessions, NumericDate, SigningKey, VerifyingKey};
 
 /// What the access token carries besides `iat`, `exp`, `jti` and `type`.
 #[derive(Clone, Serialize, Deserialize)]
@@ -35,7 +35,7 @@ struct Claims {
     sub: String,
     username: String,
     jti: String,
-    exp: u64,
+    exp: NumericDate,
     /// The login (token family); tokens minted elsewhere may not carry one.
     sid: Option<String>,
 }
@@ -122,7 +122,12 @@ async fn logout(
 ) -> Result<StatusCode, SessionError> {
     match &claims.sid {
         Some(sid) => state.sessions.logout(sid).await?,
-        None => state.sessions.revoke_token(&claims.jti, claims.exp).await?,
+        None => {
+            state
+                .sessions
+                .revoke_token(&claims.jti, claims.exp.as_secs())
+                .await?
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }

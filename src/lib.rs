@@ -43,12 +43,14 @@
 //! | Rule | Default | Builder |
 //! |---|---|---|
 //! | Algorithm | the key's one algorithm; `none` and every other `alg` refused | [`VerifyingKey`] |
-//! | `exp` | required; the current time must be before it | always on |
-//! | `nbf` | checked when present | always on |
-//! | Clock skew | 30 s on `exp`/`nbf` | [`leeway`](JwtLayer::leeway) |
-//! | `iss` | not checked | [`issuer`](JwtLayer::issuer) / [`issuers`](JwtLayer::issuers): then required |
-//! | `aud` (string or array) | a token that names audiences is refused (it was meant for someone else) | [`audience`](JwtLayer::audience) / [`audiences`](JwtLayer::audiences): then required; [`allow_any_audience`](JwtLayer::allow_any_audience) |
-//! | `sub` | not checked | [`subject`](JwtLayer::subject) |
+//! | `exp` | required, a [`NumericDate`] (any JSON number); the current time must be before it | always on |
+//! | `nbf` | a [`NumericDate`]; checked when present | always on |
+//! | `iat` | a [`NumericDate`] when present; not checked | [`max_age`](JwtLayer::max_age): then required, not in the future, at most that old |
+//! | `jti` | a string when present | required with [`revocation`](JwtLayer::revocation) |
+//! | Clock skew | 30 s on `exp`/`nbf`/`iat` | [`leeway`](JwtLayer::leeway) |
+//! | `iss` | a string when present; not checked | [`issuer`](JwtLayer::issuer) / [`issuers`](JwtLayer::issuers): then required |
+//! | `aud` (a string or an array of strings) | a token that names audiences is refused (it was meant for someone else) | [`audience`](JwtLayer::audience) / [`audiences`](JwtLayer::audiences): then required; [`allow_any_audience`](JwtLayer::allow_any_audience) |
+//! | `sub` | a string when present; not checked | [`subject`](JwtLayer::subject) |
 //! | Other claims | none required | [`require_claims`](JwtLayer::require_claims) |
 //! | Token type | not checked | [`token_type`](JwtLayer::token_type) with [`TokenType::claim`] or [`TokenType::header`] |
 //! | Size | 8 KiB, before any decoding | [`max_token_length`](JwtLayer::max_token_length) |
@@ -56,7 +58,7 @@
 //! | `kid` | must match the key's when both are set | [`VerifyingKey::with_kid`] |
 //! | Key strength | short HMAC secrets, RSA under 2048 bits, EC keys on the wrong curve refused when the key is made | — |
 //! | Revocation | off | [`revocation`](JwtLayer::revocation): `jti` then required |
-//! | A registered claim twice, or of the wrong JSON type | refused | — |
+//! | A registered claim (or the type claim) twice, or of the wrong JSON type | refused, whatever the configuration | — |
 //! | Clock | system clock | [`clock`](JwtLayer::clock) with [`clock::ManualClock`] in tests |
 //!
 //! # Keys
@@ -332,7 +334,7 @@ mod verify;
 
 pub use auth::Auth;
 pub use authorize::Requirement;
-pub use claims::TokenType;
+pub use claims::{NumericDate, TokenType};
 pub use error::AuthError;
 pub use jsonwebtoken::jwk;
 pub use jsonwebtoken::Algorithm;

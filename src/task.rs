@@ -60,8 +60,9 @@ impl Drop for Task {
     }
 }
 
-// The state behind these locks is written in a few plain assignments or single map operations:
-// a panic while one is held cannot leave it half-made, so a poisoned lock is used as it is.
+// The state behind these locks is written in a few plain assignments or whole map operations
+// (an insert, a retain): a panic while one is held cannot leave it half-made, so a poisoned lock
+// is used as it is.
 
 /// Locks `mutex`, poisoned or not.
 #[cfg(any(feature = "jwks", feature = "redis"))]

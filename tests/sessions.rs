@@ -438,3 +438,46 @@ fn a_login_whose_claims_are_not_an_object_is_a_500_json_answer() {
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.body().as_ref(), br#"{"error":"server_error"}"#);
 }
+
+#[tokio::test]
+async fn a_revoked_token_stays_refused_through_the_leeway_after_its_exp() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    let app = app(&sessions);
+    let pair = login(&sessions);
+    sessions
+        .revoke_token(&pair.access.jti, pair.access.expires_at)
+        .await
+        .unwrap();
+    // Past `exp` but inside the default 30 s leeway, the layer would still take the token: the
+    // revocation must outlive `exp` by as much.
+    clock.set(pair.access.expires_at + 20);
+    assert_eq!(
+        with_bearer(&app, &pair.access.token).await.description(),
+        "token revoked"
+    );
+    clock.set(pair.access.expires_at + 31);
+    assert_eq!(
+        with_bearer(&app, &pair.access.token).await.description(),
+        "token expired"
+    );
+}
+
+#[tokio::test]
+async fn a_logged_out_familys_last_tokens_stay_refused_through_the_leeway() {
+    let clock = ManualClock::new(NOW);
+    let sessions = sessions(MemoryStore::new(), &clock);
+    let app = app(&sessions);
+    let pair = login(&sessions);
+    sessions.logout(&pair.sid).await.unwrap();
+    clock.set(pair.refresh.expires_at + 20);
+    let err = sessions.refresh(&pair.refresh.token).await.unwrap_err();
+    assert!(
+        matches!(err, SessionError::Invalid(AuthError::Revoked)),
+        "{err:?}"
+    );
+    assert_eq!(
+        with_bearer(&app, &pair.access.token).await.description(),
+        "token expired"
+    );
+}

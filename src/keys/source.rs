@@ -80,6 +80,8 @@ impl From<super::RemoteJwks> for KeySource {
 /// ```
 #[derive(Clone, Debug)]
 pub struct TrustedIssuer {
+    /// One issuer, held as a one-element array so that verification can lend it as the
+    /// `&[Box<str>]` of accepted issuers, like a single-key layer's list.
     pub(crate) issuer: [Box<str>; 1],
     pub(crate) keys: KeySource,
     pub(crate) audiences: Vec<Box<str>>,

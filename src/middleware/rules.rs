@@ -149,7 +149,25 @@ impl<C> JwtLayer<C> {
         self
     }
 
-    /// Clock skew allowed on `exp` and `nbf`, in whole seconds (default 30 s).
+    /// Refuses tokens issued more than `max_age` ago (jose's `maxTokenAge`, Envoy's
+    /// `max_lifetime`), whatever their `exp`: `iat` is then required, and an `iat` further in
+    /// the future than the [leeway](Self::leeway) is refused too (`token not yet valid`); a token
+    /// older than `max_age` plus the leeway is `token expired`. Off by default: without it, `iat`
+    /// is only type-checked when present.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// // Access tokens from a provider that issues day-long tokens, accepted for an hour.
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
+    ///     .max_age(std::time::Duration::from_secs(3600));
+    /// ```
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.config().rules.max_age = Some(max_age.as_secs());
+        self
+    }
+
+    /// Clock skew allowed on `exp`, `nbf` and (with [`max_age`](Self::max_age)) `iat`, in whole
+    /// seconds (default 30 s).
     ///
     /// ```
     /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();

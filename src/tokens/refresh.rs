@@ -116,8 +116,10 @@ impl JwtSessions {
         }
     }
 
-    /// No token of a family outlives this: the last refresh token is at most `refresh_ttl` old.
+    /// No token of a family outlives this: the last refresh token is at most `refresh_ttl` old,
+    /// and the layer accepts a token until its `exp` plus the leeway.
     pub(super) fn family_horizon(&self) -> u64 {
-        self.refresh_rules.clock.now() + self.refresh.ttl_secs() + 1
+        let leeway = self.refresh_rules.leeway;
+        self.refresh_rules.clock.now() + self.refresh.ttl_secs() + leeway + 1
     }
 }

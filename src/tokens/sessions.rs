@@ -299,7 +299,8 @@ impl JwtSessions {
             .map_err(SessionError::Unavailable)
     }
 
-    /// Revokes one token by its `jti`, until `until` (its `exp`).
+    /// Revokes one token by its `jti`, until `until` (its `exp`) plus the leeway, for as long as
+    /// the layer could still accept it.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -316,7 +317,10 @@ impl JwtSessions {
     /// [`SessionError::Unavailable`] when the store cannot record the revocation.
     pub async fn revoke_token(&self, jti: &str, until: u64) -> Result<(), SessionError> {
         self.store
-            .revoke(Revocation::Token(jti), until)
+            .revoke(
+                Revocation::Token(jti),
+                until.saturating_add(self.refresh_rules.leeway + 1),
+            )
             .await
             .map_err(SessionError::Unavailable)
     }

@@ -26,6 +26,30 @@ pub(crate) fn times(seen: &Seen<'_>, now: u64, leeway: u64) -> Result<(), AuthEr
     Ok(())
 }
 
+/// With a maximum age: `iat` is required, not beyond `leeway` in the future, and at most
+/// `max_age` (plus `leeway`) seconds in the past.
+pub(crate) fn fresh(
+    seen: &Seen<'_>,
+    now: u64,
+    leeway: u64,
+    max_age: Option<u64>,
+) -> Result<(), AuthError> {
+    let Some(max_age) = max_age else {
+        return Ok(());
+    };
+    let iat = seen
+        .iat
+        .ok_or(AuthError::MissingClaim(Cow::Borrowed("iat")))?;
+    let (now, leeway, max_age) = (now as f64, leeway as f64, max_age as f64);
+    if iat > now + leeway {
+        return Err(AuthError::NotYetValid);
+    }
+    if now >= iat + max_age + leeway {
+        return Err(AuthError::Expired);
+    }
+    Ok(())
+}
+
 /// A configured value (`issuers` or `audiences` non-empty, a subject) makes its claim required
 /// and the token's value one of them.
 pub(crate) fn matched(

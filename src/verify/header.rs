@@ -1,31 +1,81 @@
 //! The JOSE header: parsed strictly, its `alg` and `kid` choosing the one key that may verify the
 //! signature, its `typ` compared as a media type; and the base64url decoding of a token's parts.
 
+use std::fmt;
 use std::str::FromStr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::Algorithm;
+use serde::de::{self, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::scan::{present, Text};
+use super::scan::{NotNull, Text};
 use crate::error::AuthError;
 use crate::keys::{KeySet, VerifyingKey};
 
 /// Decoded header and payload up to this size stay on the stack.
 const STACK_BUF: usize = 4096;
 
-#[derive(Deserialize)]
+/// The header fields this crate reads. Every other member is parsed as strictly as the payload's
+/// (numbers in range, nesting bounded by serde_json's recursion limit), and a member given twice
+/// is refused, so that the header and the payload cannot be read differently by two parsers.
 struct JoseHeader<'a> {
-    #[serde(borrow)]
     alg: Text<'a>,
-    #[serde(borrow, default)]
     typ: Option<Text<'a>>,
-    #[serde(borrow, default)]
     kid: Option<Text<'a>>,
     /// Present at all, whatever its value (`"crit": null` is not valid JOSE either).
-    #[serde(default, deserialize_with = "present")]
     crit: bool,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for JoseHeader<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(HeaderVisitor(std::marker::PhantomData))
+    }
+}
+
+struct HeaderVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for HeaderVisitor<'a> {
+    type Value = JoseHeader<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader<'a>, A::Error> {
+        let repeated = || de::Error::custom("repeated header member");
+        let (mut alg, mut typ, mut kid, mut crit) = (None, None, None, false);
+        // Other members are rare (`cty`, `x5t`...): only they cost an allocation.
+        let mut others: Vec<Text<'de>> = Vec::new();
+        while let Some(name) = map.next_key::<Text<'de>>()? {
+            let repeat = match &*name {
+                "alg" => alg.replace(map.next_value()?).is_some(),
+                "typ" => typ.replace(map.next_value()?).is_some(),
+                "kid" => kid.replace(map.next_value()?).is_some(),
+                "crit" => {
+                    map.next_value::<NotNull>()?;
+                    std::mem::replace(&mut crit, true)
+                }
+                _ => {
+                    map.next_value::<NotNull>()?;
+                    let repeat = others.iter().any(|seen| **seen == *name);
+                    others.push(name);
+                    repeat
+                }
+            };
+            if repeat {
+                return Err(repeated());
+            }
+        }
+        let alg = alg.ok_or_else(|| de::Error::missing_field("alg"))?;
+        Ok(JoseHeader {
+            alg,
+            typ,
+            kid,
+            crit,
+        })
+    }
 }
 
 /// Checks the decoded header `json` and picks the key of `keys` that may verify the signature;

@@ -86,6 +86,8 @@ pub(crate) struct PendingKeys {
 pub(crate) struct Rules {
     pub(crate) keys: Keys,
     pub(crate) leeway: u64,
+    /// The most seconds since `iat` a token may have (`iat` then required).
+    pub(crate) max_age: Option<u64>,
     pub(crate) max_len: usize,
     pub(crate) issuers: Vec<Box<str>>,
     pub(crate) audiences: Vec<Box<str>>,
@@ -113,6 +115,7 @@ impl Rules {
         Self {
             keys,
             leeway: DEFAULT_LEEWAY,
+            max_age: None,
             max_len: DEFAULT_MAX_LEN,
             issuers: Vec::new(),
             audiences: Vec::new(),
@@ -275,6 +278,7 @@ impl Rules {
 
         let now = self.clock.now();
         checks::times(&seen, now, self.leeway)?;
+        checks::fresh(&seen, now, self.leeway, self.max_age)?;
         checks::matched(
             !scope.issuers.is_empty(),
             seen.iss,

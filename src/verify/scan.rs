@@ -57,6 +57,7 @@ pub(crate) struct Seen<'de> {
     pub(crate) csrf: Option<Text<'de>>,
     pub(crate) exp: Option<f64>,
     pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
     pub(crate) iss: Presence,
     pub(crate) aud: Presence,
     pub(crate) aud_present: bool,
@@ -73,7 +74,7 @@ pub(crate) struct ScanPlan<'r> {
     pub(crate) subject: Option<&'r str>,
     /// Claim names that must be present (not `null`), at most 64.
     pub(crate) required: &'r [Box<str>],
-    /// Read `jti` and `sid` (revocation is on).
+    /// Keep `jti` and read `sid` (revocation is on); `jti` is type-checked either way.
     pub(crate) revocation_ids: bool,
     /// Read the `csrf` claim (a cookie-authenticated unsafe request).
     pub(crate) csrf: bool,
@@ -81,7 +82,8 @@ pub(crate) struct ScanPlan<'r> {
     pub(crate) audiences: &'r [Box<str>],
 }
 
-/// One bit per registered claim, to refuse any of them repeated.
+/// One bit per registered claim (and the crate's own `sid`, `csrf`), to refuse any of them
+/// repeated.
 mod bit {
     pub(super) const EXP: u16 = 1 << 0;
     pub(super) const NBF: u16 = 1 << 1;
@@ -92,6 +94,7 @@ mod bit {
     pub(super) const JTI: u16 = 1 << 6;
     pub(super) const SID: u16 = 1 << 7;
     pub(super) const CSRF: u16 = 1 << 8;
+    pub(super) const IAT: u16 = 1 << 9;
 }
 
 impl<'de> DeserializeSeed<'de> for ScanPlan<'_> {
@@ -123,6 +126,10 @@ impl<'de> Visitor<'de> for ScanPlan<'_> {
                     seen.nbf = Some(map.next_value()?);
                     bit::NBF
                 }
+                "iat" => {
+                    seen.iat = Some(map.next_value()?);
+                    bit::IAT
+                }
                 "iss" => {
                     seen.iss = map.next_value_seed(OneOf {
                         accepted: self.issuers,
@@ -138,8 +145,12 @@ impl<'de> Visitor<'de> for ScanPlan<'_> {
                     seen.aud_present = true;
                     bit::AUD
                 }
-                "jti" if self.revocation_ids => {
-                    seen.jti = Some(map.next_value()?);
+                // RFC 7519 §4.1.7: a string, whether or not revocation reads it.
+                "jti" => {
+                    let jti: Text<'de> = map.next_value()?;
+                    if self.revocation_ids {
+                        seen.jti = Some(jti);
+                    }
                     bit::JTI
                 }
                 "sid" if self.revocation_ids => {
@@ -243,8 +254,9 @@ impl<'de> Visitor<'de> for OneOf<'_> {
     }
 }
 
-/// Skips any JSON value and says whether it was something other than `null`.
-struct NotNull(bool);
+/// Skips any JSON value (parsed, not merely skipped: numbers in range, nesting bounded) and says
+/// whether it was something other than `null`.
+pub(crate) struct NotNull(pub(crate) bool);
 
 impl<'de> Deserialize<'de> for NotNull {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -285,22 +297,19 @@ impl<'de> Deserialize<'de> for NotNull {
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NotNull, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                // Each element parsed in turn (not skipped), so depth and numbers are checked at
+                // every level: serde_json's skipping accepts `1e400` and any nesting.
+                while seq.next_element::<NotNull>()?.is_some() {}
                 Ok(NotNull(true))
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NotNull, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<IgnoredAny, NotNull>()?.is_some() {}
                 Ok(NotNull(true))
             }
         }
         deserializer.deserialize_any(NotNullVisitor)
     }
-}
-
-/// `deserialize_with` for header fields whose mere presence matters.
-pub(crate) fn present<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 #[cfg(test)]

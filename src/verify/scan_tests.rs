@@ -113,9 +113,27 @@ fn claims_off_the_plan_are_skipped_whatever_their_type() {
         type_claim: None,
         ..plan(&[], &[], &[])
     };
-    let seen = scan(off, r#"{"jti": 5, "sid": null, "csrf": [], "type": 1}"#).unwrap();
+    let seen = scan(off, r#"{"jti": "j", "sid": null, "csrf": [], "type": 1}"#).unwrap();
     assert!(seen.jti.is_none() && seen.sid.is_none() && seen.csrf.is_none());
     assert_eq!(seen.typ, Presence::Absent);
+}
+
+#[test]
+fn registered_claims_are_type_checked_even_off_the_plan() {
+    let off = ScanPlan {
+        revocation_ids: false,
+        ..plan(&[], &[], &[])
+    };
+    for json in [
+        r#"{"jti": 5}"#,
+        r#"{"iat": "1800000000"}"#,
+        r#"{"iat": 1, "iat": 2}"#,
+        r#"{"jti": "a", "jti": "a"}"#,
+    ] {
+        assert!(scan(off, json).is_err(), "{json}");
+    }
+    let seen = scan(off, r#"{"iat": 1.8e9, "jti": "j"}"#).unwrap();
+    assert_eq!(seen.iat, Some(1.8e9));
 }
 
 #[test]
