@@ -4,12 +4,17 @@
 
 #[path = "common/quickstart.rs"]
 mod examples;
+#[allow(dead_code)]
+#[path = "common/jwks.rs"]
+mod jwks;
 
 use std::time::{Duration, Instant};
 
 use examples::Example;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use tower_jwt_auth::keys::PublicJwks;
+use tower_jwt_auth::{Algorithm, SigningKey, TokenIssuer, TokenType};
 
 async fn token(issuer: &Example) -> String {
     let response = reqwest::Client::new()
@@ -79,9 +84,14 @@ async fn the_resource_server_checks_issuer_and_audience_when_set() {
             ("JWT_ISSUER", "https://elsewhere"),
         ],
     );
+    // No audience configured: a token that names one was meant for another API.
     let open = Example::run("resource_server", &[("JWKS_URL", jwks.as_str())]);
+    let any = Example::run(
+        "resource_server",
+        &[("JWKS_URL", jwks.as_str()), ("JWT_ANY_AUDIENCE", "true")],
+    );
     let token = token(&issuer).await;
-    for server in [&wrong_aud, &wrong_iss, &open] {
+    for server in [&wrong_aud, &wrong_iss, &open, &any] {
         wait_ready(server).await;
     }
     assert_eq!(
@@ -92,7 +102,69 @@ async fn the_resource_server_checks_issuer_and_audience_when_set() {
         me(&wrong_iss, &token).await.1["error_description"],
         "invalid issuer"
     );
-    assert_eq!(me(&open, &token).await.0, StatusCode::OK);
+    assert_eq!(
+        me(&open, &token).await.1["error_description"],
+        "invalid audience"
+    );
+    assert_eq!(me(&any, &token).await.0, StatusCode::OK);
+}
+
+/// Tokens of a provider that signs with the test EC key: an RFC 9068 access token and an
+/// OpenID Connect ID token, both for the audience `demo-api`.
+fn provider_tokens(key: SigningKey) -> (String, String) {
+    let claims = json!({"sub": "1"});
+    let issuer = TokenIssuer::new(key).audience("demo-api");
+    let access = issuer
+        .clone()
+        .token_type(TokenType::header("at+jwt"))
+        .issue(&claims)
+        .unwrap();
+    let id = issuer.issue(&claims).unwrap(); // `typ: JWT`, as ID tokens are
+    (access.token, id.token)
+}
+
+#[tokio::test]
+async fn the_resource_server_takes_access_tokens_and_refuses_id_tokens_by_default() {
+    let pem = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/keys/ec256_private.pem"
+    ))
+    .unwrap();
+    let key = SigningKey::from_pem(pem, Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let provider =
+        jwks::JwksProvider::start(PublicJwks::new([&key]).unwrap().json().to_vec()).await;
+    let env = [
+        ("JWKS_URL", provider.url()),
+        ("JWT_AUDIENCE", "demo-api".into()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let strict = Example::run("resource_server", &env);
+    let mut lenient_env = env.clone();
+    lenient_env.push(("JWT_TYP", "any"));
+    let lenient = Example::run("resource_server", &lenient_env);
+    wait_ready(&strict).await;
+    wait_ready(&lenient).await;
+    let (access, id) = provider_tokens(key);
+    assert_eq!(me(&strict, &access).await.0, StatusCode::OK);
+    let (status, body) = me(&strict, &id).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error_description"], "wrong token type");
+    assert_eq!(me(&lenient, &id).await.0, StatusCode::OK);
+}
+
+#[test]
+fn the_resource_server_refuses_cache_settings_that_are_not_seconds() {
+    let output = std::process::Command::new(examples::example_binary("resource_server"))
+        .env("JWKS_URL", "http://127.0.0.1:9/jwks.json")
+        .env("JWKS_CACHE_MIN_SECS", "soon")
+        .env("BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("JWKS_CACHE_MIN_SECS"), "{stderr}");
 }
 
 #[tokio::test]

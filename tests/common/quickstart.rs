@@ -84,6 +84,11 @@ impl Example {
             "OIDC_ISSUER",
             "JWT_ISSUER",
             "JWT_AUDIENCE",
+            "JWT_ANY_AUDIENCE",
+            "JWT_TYP",
+            "JWKS_CACHE_MIN_SECS",
+            "JWKS_CACHE_MAX_SECS",
+            "JWKS_REFETCH_COOLDOWN_SECS",
             "ISSUER_URL",
             "SIGNING_KEY_PEM",
         ] {
