@@ -80,7 +80,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! - [`KeySet::from_jwks`] reads a JWKS document ([RFC 7517]), keeping its signing keys.
+//! - [`KeySet::from_jwks`] reads a JWKS document ([RFC 7517]), keeping its signing keys. A JWK
+//!   without `alg` serves every algorithm of its key type and never another type's (RSA:
+//!   RS256/384/512 and PS256/384/512; EC: the ES* of its curve; Ed25519: EdDSA, also under its
+//!   RFC 9864 name `Ed25519`); [`JwtLayer::algorithms`] narrows what a layer accepts. `ES512`
+//!   (P-521) is in neither crypto backend: such keys are skipped with
+//!   [`KeyError::UnsupportedAlgorithm`](keys::KeyError::UnsupportedAlgorithm).
 //! - [`RemoteJwks`] (feature `jwks`, on by default) fetches a provider's JWKS, by URL or by
 //!   OpenID Connect discovery, caches it, refreshes it in the background and refetches on an
 //!   unknown `kid` (rate-limited, one fetch for all waiting requests). While the provider is

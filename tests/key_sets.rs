@@ -48,6 +48,7 @@ fn mint(key: SigningKey) -> String {
 
 /// A token with exactly this header, signed by `key`.
 fn with_header(header: Value, alg: Algorithm, name: &str) -> String {
+    jsonwebtoken_ready();
     let message = format!(
         "{}.{}",
         b64(header.to_string().as_bytes()),

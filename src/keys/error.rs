@@ -44,6 +44,9 @@ pub enum KeyError {
     /// A JWK this crate does not verify with: not a signing key (`"use": "enc"`), a symmetric
     /// (`oct`) key, or an unsupported key type, curve or algorithm.
     UnsupportedJwk,
+    /// A JWK whose `alg` names an algorithm this crate cannot verify with: `ES512` (P-521, in
+    /// neither crypto backend of jsonwebtoken), or a name it does not know.
+    UnsupportedAlgorithm(String),
     /// A JWKS document that is not `{"keys": [...]}` JSON.
     InvalidJwks,
     /// A JWKS document without any usable signing key.
@@ -82,6 +85,10 @@ impl fmt::Display for KeyError {
             ),
             Self::UnsupportedJwk => f.write_str(
                 "the JWK is not a supported signing key (RSA, EC P-256/P-384 or Ed25519)",
+            ),
+            Self::UnsupportedAlgorithm(alg) => write!(
+                f,
+                "the JWK's algorithm `{alg}` is not supported (ES512/P-521 is in neither crypto backend)"
             ),
             Self::InvalidJwks => f.write_str("the JWKS document is not {\"keys\": [...]} JSON"),
             Self::NoUsableKey => f.write_str("the JWKS document has no usable signing key"),

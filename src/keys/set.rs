@@ -1,6 +1,6 @@
 //! [`KeySet`]: several verifying keys, the token's `kid` choosing among them.
 
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::Algorithm;
 
 use super::{KeyError, VerifyingKey};
@@ -48,8 +48,11 @@ impl KeySet {
     }
 
     /// The signing keys of a JWKS document (RFC 7517). Keys not meant for signatures (`"use":
-    /// "enc"`), symmetric (`oct`) keys, and keys of unsupported types or curves are skipped;
-    /// a document with no usable key is an error.
+    /// "enc"`), symmetric (`oct`) keys, keys of unsupported types, curves or algorithms
+    /// (`ES512`), and keys jsonwebtoken cannot read are skipped, each on its own; a document with
+    /// no usable key is an error. A JWK without `alg` serves every algorithm of its key type and
+    /// never another type's: RSA keys RS256/384/512 and PS256/384/512, EC keys the ES* of their
+    /// curve, Ed25519 keys EdDSA (also under its RFC 9864 name `Ed25519`).
     ///
     /// ```
     /// use tower_jwt_auth::KeySet;
@@ -66,13 +69,18 @@ impl KeySet {
     /// [`KeyError::InvalidJwks`] when `document` is not a JWKS, [`KeyError::NoUsableKey`] when it
     /// holds no signing key this crate verifies with.
     pub fn from_jwks(document: &[u8]) -> Result<Self, KeyError> {
-        let set: JwkSet = serde_json::from_slice(document).map_err(|_| KeyError::InvalidJwks)?;
+        #[derive(serde::Deserialize)]
+        struct Document {
+            keys: Vec<serde_json::Value>,
+        }
+        let set: Document = serde_json::from_slice(document).map_err(|_| KeyError::InvalidJwks)?;
         let mut keys = Vec::with_capacity(set.keys.len());
-        for jwk in &set.keys {
-            match VerifyingKey::from_jwk(jwk) {
-                Ok(key) => keys.push(key),
+        for value in set.keys {
+            let kid = value.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+            match jwk_keys(value) {
+                Ok(made) => keys.extend(made),
                 Err(err) => {
-                    tracing::debug!(target: "tower_jwt_auth", kid = ?jwk.common.key_id, error = %err, "JWK skipped");
+                    tracing::debug!(target: "tower_jwt_auth", ?kid, error = %err, "JWK skipped");
                 }
             }
         }
@@ -148,5 +156,35 @@ impl KeySet {
 impl From<VerifyingKey> for KeySet {
     fn from(key: VerifyingKey) -> Self {
         Self { keys: vec![key] }
+    }
+}
+
+/// The keys one JWK of a JWKS makes: one bound to its `alg`, or, without `alg`, one per
+/// algorithm of its key type (real providers publish RSA keys without `alg` and sign PS256 or
+/// RS384 with them). A JWK that is not one jsonwebtoken reads is an error of its own, so that
+/// one odd key does not cost the document its other keys.
+fn jwk_keys(value: serde_json::Value) -> Result<Vec<VerifyingKey>, KeyError> {
+    let alg = value.get("alg").map(|a| a.as_str().map(str::to_owned));
+    let jwk: Jwk = serde_json::from_value(value).map_err(|_| KeyError::UnsupportedJwk)?;
+    let one = |alg| VerifyingKey::from_jwk_as(&jwk, Some(alg)).map(|key| vec![key]);
+    match alg {
+        None => {
+            let algorithms = VerifyingKey::jwk_algorithms(&jwk);
+            if algorithms.is_empty() {
+                return Err(KeyError::UnsupportedJwk);
+            }
+            algorithms
+                .iter()
+                .map(|&alg| VerifyingKey::from_jwk_as(&jwk, Some(alg)))
+                .collect()
+        }
+        // RFC 9864's fully-specified name of EdDSA over Ed25519, the only EdDSA verified here.
+        Some(Some(alg)) if alg == "Ed25519" => one(Algorithm::EdDSA),
+        Some(Some(alg)) => match VerifyingKey::from_jwk(&jwk) {
+            // jsonwebtoken folds names it does not know into one: say which it was.
+            Err(KeyError::UnsupportedAlgorithm(_)) => Err(KeyError::UnsupportedAlgorithm(alg)),
+            made => made.map(|key| vec![key]),
+        },
+        Some(None) => Err(KeyError::UnsupportedJwk),
     }
 }

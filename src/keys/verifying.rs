@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
+};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 
 use super::checks::{
@@ -143,7 +145,8 @@ impl VerifyingKey {
 
     /// A public key from a JWK (RFC 7517): RSA, EC (P-256, P-384) or Ed25519, signing use only.
     /// Its algorithm is the JWK's `alg`, or, when absent, the one its type implies (RS256 for
-    /// RSA, ES256/ES384 by curve, EdDSA); its `kid` is kept.
+    /// RSA, ES256/ES384 by curve, EdDSA); its `kid` is kept. A JWK without `alg` read through
+    /// [`KeySet::from_jwks`](crate::KeySet::from_jwks) serves every algorithm of its type.
     ///
     /// ```
     /// use tower_jwt_auth::{Algorithm, VerifyingKey};
@@ -156,9 +159,42 @@ impl VerifyingKey {
     /// ```
     ///
     /// # Errors
-    /// [`KeyError::UnsupportedJwk`] for an encryption, symmetric or unsupported key, and the
-    /// errors of [`from_der`](Self::from_der) for a weak one.
+    /// [`KeyError::UnsupportedJwk`] for an encryption, symmetric or unsupported key,
+    /// [`KeyError::UnsupportedAlgorithm`] for an `alg` this crate cannot verify (`ES512`: no
+    /// crypto backend has P-521), and the errors of [`from_der`](Self::from_der) for a weak one.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        let algorithm = match jwk.common.key_algorithm {
+            None => None,
+            Some(alg) => Some(jwk_algorithm(alg).ok_or_else(|| {
+                KeyError::UnsupportedAlgorithm(match alg {
+                    KeyAlgorithm::UNKNOWN_ALGORITHM => "unknown".into(),
+                    alg => format!("{alg:?}"),
+                })
+            })?),
+        };
+        Self::from_jwk_as(jwk, algorithm)
+    }
+
+    /// The algorithms a JWK without `alg` serves: every one of its key type, never another
+    /// type's (RSA: RS256/384/512 and PS256/384/512; EC: the ES* of its curve; Ed25519: EdDSA).
+    pub(crate) fn jwk_algorithms(jwk: &Jwk) -> &'static [Algorithm] {
+        use Algorithm::*;
+        match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => &[RS256, RS384, RS512, PS256, PS384, PS512],
+            AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+                EllipticCurve::P256 => &[ES256],
+                EllipticCurve::P384 => &[ES384],
+                _ => &[],
+            },
+            AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
+                &[EdDSA]
+            }
+            _ => &[],
+        }
+    }
+
+    /// The key of `jwk` bound to `algorithm`, or, when `None`, to the one its type implies.
+    pub(crate) fn from_jwk_as(jwk: &Jwk, algorithm: Option<Algorithm>) -> Result<Self, KeyError> {
         ensure_crypto_provider();
         if jwk
             .common
@@ -190,10 +226,7 @@ impl VerifyingKey {
             // Never trust a shared secret fetched with the public keys.
             _ => return Err(KeyError::UnsupportedJwk),
         };
-        let algorithm = match jwk.common.key_algorithm {
-            None => implied,
-            Some(alg) => jwk_algorithm(alg).ok_or(KeyError::UnsupportedJwk)?,
-        };
+        let algorithm = algorithm.unwrap_or(implied);
         if algorithm.family() != implied.family() {
             return Err(KeyError::WrongAlgorithm(algorithm));
         }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use jsonwebtoken::Algorithm;
+
 use super::layer::JwtLayer;
 use crate::claims::{is_registered, TokenType, TypeRule};
 use crate::clock::Clock;
@@ -146,6 +148,23 @@ impl<C> JwtLayer<C> {
             );
         }
         self.config().rules.token_type = Some(token_type);
+        self
+    }
+
+    /// Accepts only these algorithms, whatever the keys would allow: a provider's alg-less RSA
+    /// keys serve RS256/384/512 and PS256/384/512, and an app may want PS256 alone. Each key still
+    /// accepts only its own algorithms; this narrows, it never widens. Replaces any list set
+    /// before; an empty list means every key's own.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, JwtLayer, RemoteJwks};
+    ///
+    /// let keys = RemoteJwks::new("https://idp.example.com/.well-known/jwks.json")?;
+    /// let layer = JwtLayer::<serde_json::Value>::new(keys).algorithms([Algorithm::PS256, Algorithm::ES256]);
+    /// # Ok::<(), tower_jwt_auth::keys::FetchError>(())
+    /// ```
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.config().rules.algorithms = algorithms.into_iter().collect();
         self
     }
 

@@ -79,14 +79,23 @@ impl<'de: 'a, 'a> Visitor<'de> for HeaderVisitor<'a> {
 }
 
 /// Checks the decoded header `json` and picks the key of `keys` that may verify the signature;
-/// `typ` is the media type the header must carry, if one is required.
+/// `typ` is the media type the header must carry, if one is required; `allowed`, when not
+/// empty, the only algorithms accepted.
 pub(crate) fn select_key<'k>(
     json: &[u8],
     keys: &'k KeySet,
     typ: Option<&str>,
+    allowed: &[Algorithm],
 ) -> Result<&'k VerifyingKey, AuthError> {
     let header: JoseHeader<'_> = serde_json::from_slice(json).map_err(|_| AuthError::Malformed)?;
-    let alg = Algorithm::from_str(&header.alg).map_err(|_| AuthError::DisallowedAlgorithm)?;
+    let alg = match &*header.alg {
+        // RFC 9864: the fully-specified name of EdDSA over Ed25519, the only EdDSA verified here.
+        "Ed25519" => Algorithm::EdDSA,
+        alg => Algorithm::from_str(alg).map_err(|_| AuthError::DisallowedAlgorithm)?,
+    };
+    if !allowed.is_empty() && !allowed.contains(&alg) {
+        return Err(AuthError::DisallowedAlgorithm);
+    }
     if header.crit {
         return Err(AuthError::UnsupportedCriticalHeader);
     }

@@ -86,6 +86,8 @@ pub(crate) struct PendingKeys {
 pub(crate) struct Rules {
     pub(crate) keys: Keys,
     pub(crate) leeway: u64,
+    /// The algorithms accepted, whatever the keys allow; empty: every key's own.
+    pub(crate) algorithms: Vec<jsonwebtoken::Algorithm>,
     /// The most seconds since `iat` a token may have (`iat` then required).
     pub(crate) max_age: Option<u64>,
     pub(crate) max_len: usize,
@@ -115,6 +117,7 @@ impl Rules {
         Self {
             keys,
             leeway: DEFAULT_LEEWAY,
+            algorithms: Vec::new(),
             max_age: None,
             max_len: DEFAULT_MAX_LEN,
             issuers: Vec::new(),
@@ -241,7 +244,8 @@ impl Rules {
             Some(TokenType(TypeRule::Header(typ))) => Some(&**typ),
             _ => None,
         };
-        let key = with_decoded(header, |json| header::select_key(json, keys, typ))?;
+        let allowed = &self.algorithms;
+        let key = with_decoded(header, |json| header::select_key(json, keys, typ, allowed))?;
         match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, key.algorithm) {
             Ok(true) => {}
             Ok(false) => return Err(AuthError::InvalidSignature),

@@ -72,8 +72,16 @@ fn decode_part(token: &str, index: usize) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
+/// Makes jsonwebtoken usable directly (as the tests that sign by hand use it): with both of
+/// its backends on (`--all-features`) it needs a provider installed, which this crate does when
+/// its first key is made. Without this, such a test panics when it runs before any other.
+pub fn jsonwebtoken_ready() {
+    let _ = tower_jwt_auth::VerifyingKey::hs256([0u8; 32]);
+}
+
 /// A token signed with a private key from `tests/keys/`, with exactly this payload.
 pub fn signed_token(alg: Algorithm, private_pem: &str, payload: &Value) -> String {
+    jsonwebtoken_ready();
     let pem = pem(private_pem);
     let key = match alg {
         Algorithm::RS256
