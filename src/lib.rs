@@ -56,7 +56,7 @@
 //! | Size | 8 KiB, before any decoding | [`max_token_length`](JwtLayer::max_token_length) |
 //! | `crit` header | refused (no extension is implemented) | — |
 //! | `kid` | must match the key's when both are set | [`VerifyingKey::with_kid`] |
-//! | Key strength | short HMAC secrets, RSA under 2048 bits, EC keys on the wrong curve refused when the key is made | — |
+//! | Key strength | short HMAC secrets, RSA under 2048 bits, EC keys on the wrong curve, a public key given to sign or a private one to verify: refused when the key is made, on both sides | — |
 //! | Revocation | off | [`revocation`](JwtLayer::revocation): `jti` then required |
 //! | A registered claim (or the type claim) twice, or of the wrong JSON type | refused, whatever the configuration | — |
 //! | Clock | system clock | [`clock`](JwtLayer::clock) with [`clock::ManualClock`] in tests |

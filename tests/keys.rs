@@ -2,8 +2,12 @@
 
 mod common;
 
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
+use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::keys::KeyError;
 use tower_jwt_auth::{Algorithm, JwtLayer, SigningKey, VerifyingKey};
 
@@ -106,4 +110,114 @@ fn debug_output_never_shows_key_material() {
     assert!(!text.contains("test-secret"), "{text}");
     let layer = JwtLayer::<Value>::new(key);
     assert!(!format!("{layer:?}").contains("test-secret"));
+}
+
+/// The DER body of a PEM file of `tests/keys/` (for the public keys: a SubjectPublicKeyInfo,
+/// what `openssl pkey -pubout -outform DER` writes).
+fn der(name: &str) -> Vec<u8> {
+    use base64::Engine;
+    let pem = String::from_utf8(pem(name)).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
+}
+
+#[test]
+fn signing_keys_are_checked_when_made() {
+    // A public key, garbage, a key too weak, a curve that does not fit: refused at once, not at
+    // the first `issue()`.
+    for (pem_name, alg) in [
+        ("ec256_public", Algorithm::ES256),
+        ("rsa_public", Algorithm::RS256),
+        ("ed25519_public", Algorithm::EdDSA),
+    ] {
+        let err = SigningKey::from_pem(pem(pem_name), alg).unwrap_err();
+        assert_eq!(err, KeyError::InvalidPem(alg), "{pem_name}");
+    }
+    assert!(SigningKey::from_der(b"garbage", Algorithm::ES256).is_err());
+    assert!(SigningKey::from_der(b"garbage", Algorithm::RS256).is_err());
+    assert!(SigningKey::from_der(b"garbage", Algorithm::EdDSA).is_err());
+    assert_eq!(
+        SigningKey::from_pem(pem("rsa1024_private"), Algorithm::RS256).unwrap_err(),
+        KeyError::RsaKeyTooSmall { bits: 1024 }
+    );
+    assert_eq!(
+        SigningKey::from_pem(pem("ec384_private"), Algorithm::ES256).unwrap_err(),
+        KeyError::CurveMismatch(Algorithm::ES256)
+    );
+    assert_eq!(
+        SigningKey::from_pem(pem("ec256_private"), Algorithm::ES384).unwrap_err(),
+        KeyError::CurveMismatch(Algorithm::ES384)
+    );
+    // The keys that fit still work, and their tokens verify.
+    for (name, alg) in [
+        ("rsa", Algorithm::PS256),
+        ("ec384", Algorithm::ES384),
+        ("ed25519", Algorithm::EdDSA),
+    ] {
+        let key = SigningKey::from_pem(pem(&format!("{name}_private")), alg).unwrap();
+        let token = tower_jwt_auth::TokenIssuer::new(key)
+            .issue(&claims())
+            .unwrap()
+            .token;
+        let verifying = VerifyingKey::from_pem(pem(&format!("{name}_public")), alg).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let layer = JwtLayer::<Value>::new(verifying).clock(ManualClock::new(NOW));
+        let verified = runtime.block_on(layer.verify(&token));
+        assert_eq!(verified.map(|c| c["sub"].clone()), Ok(json!("1")), "{name}");
+    }
+}
+
+#[test]
+fn a_private_key_given_as_verifying_key_says_so() {
+    for (name, alg) in [
+        ("rsa", Algorithm::RS256),
+        ("ec256", Algorithm::ES256),
+        ("ed25519", Algorithm::EdDSA),
+    ] {
+        let err = VerifyingKey::from_pem(pem(&format!("{name}_private")), alg).unwrap_err();
+        assert_eq!(err, KeyError::PrivateKeyGiven(alg), "{name}");
+        assert!(err.to_string().contains("private key"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn subject_public_key_info_der_is_accepted_for_every_family() {
+    for (name, alg) in [
+        ("rsa", Algorithm::RS256),
+        ("ec256", Algorithm::ES256),
+        ("ec384", Algorithm::ES384),
+        ("ed25519", Algorithm::EdDSA),
+    ] {
+        let key = VerifyingKey::from_der(der(&format!("{name}_public")), alg)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let app = Router::new()
+            .route("/", get(|| async { "ok" }))
+            .layer(JwtLayer::<Value>::new(key).clock(ManualClock::new(NOW)));
+        let token = signed_token(alg, &format!("{name}_private"), &claims());
+        assert_accepted(&app, &token).await;
+        // Another key's signature under the same algorithm is refused.
+        let forged = match alg {
+            Algorithm::ES256 => {
+                signed_token(alg, "ec256_private", &json!({"sub": "x", "exp": NOW + 9}))
+            }
+            _ => hs256_token(&hs256_header(), &claims(), SECRET),
+        };
+        let (head, _) = token.rsplit_once('.').unwrap();
+        let (_, other_sig) = forged.rsplit_once('.').unwrap();
+        let reply = with_bearer(&app, &format!("{head}.{other_sig}")).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}");
+    }
+    // An SPKI of another family than the algorithm's is refused.
+    assert_eq!(
+        VerifyingKey::from_der(der("ec256_public"), Algorithm::RS256).unwrap_err(),
+        KeyError::InvalidPem(Algorithm::RS256)
+    );
+    assert_eq!(
+        VerifyingKey::from_der(der("ec384_public"), Algorithm::ES256).unwrap_err(),
+        KeyError::CurveMismatch(Algorithm::ES256)
+    );
 }

@@ -95,6 +95,98 @@ pub(super) fn secret_from_env(var: &str) -> Result<String, KeyError> {
     std::env::var(var).map_err(|_| KeyError::MissingEnv(var.to_owned()))
 }
 
+/// Whether `pem` holds a private key (`-----BEGIN … PRIVATE KEY-----`).
+pub(super) fn is_private_pem(pem: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(pem);
+    text.lines()
+        .any(|line| line.starts_with("-----BEGIN") && line.contains("PRIVATE KEY"))
+}
+
+/// The key bits of a SubjectPublicKeyInfo (RFC 5280 §4.1, what `openssl pkey -pubout -outform
+/// DER` writes) whose algorithm fits `algorithm`'s family: for RSA the PKCS#1 `RSAPublicKey`,
+/// for EC the SEC 1 point, for Ed25519 the 32 bytes; `None` when `der` is not an SPKI.
+pub(super) fn spki_key(der: &[u8], algorithm: Algorithm) -> Option<Result<Vec<u8>, KeyError>> {
+    let blocks = simple_asn1::from_der(der).ok()?;
+    let [ASN1Block::Sequence(_, items)] = blocks.as_slice() else {
+        return None;
+    };
+    let [ASN1Block::Sequence(_, id), ASN1Block::BitString(_, _, bits)] = items.as_slice() else {
+        return None;
+    };
+    let Some(ASN1Block::ObjectIdentifier(_, oid)) = id.first() else {
+        return None;
+    };
+    let fits = match algorithm.family() {
+        AlgorithmFamily::Rsa => *oid == simple_asn1::oid!(1, 2, 840, 113549, 1, 1, 1),
+        AlgorithmFamily::Ec => *oid == simple_asn1::oid!(1, 2, 840, 10045, 2, 1),
+        AlgorithmFamily::Ed => *oid == simple_asn1::oid!(1, 3, 101, 112),
+        AlgorithmFamily::Hmac => false,
+    };
+    Some(if fits {
+        Ok(bits.clone())
+    } else {
+        Err(KeyError::InvalidPem(algorithm))
+    })
+}
+
+/// The DER of a key given in PEM (its base64 body) or already in DER.
+fn key_der(key: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    match std::str::from_utf8(key)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN"))
+    {
+        Some(text) => {
+            let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+            base64::engine::general_purpose::STANDARD.decode(body).ok()
+        }
+        None => Some(key.to_vec()),
+    }
+}
+
+/// The modulus size of an RSA private key in PEM or DER (PKCS#8 or PKCS#1), for a clear error
+/// when a crypto backend refuses a weak key without saying why.
+pub(super) fn rsa_private_bits(key: &[u8]) -> Option<u64> {
+    fn bits(der: &[u8]) -> Option<u64> {
+        let blocks = simple_asn1::from_der(der).ok()?;
+        let Some(ASN1Block::Sequence(_, items)) = blocks.first() else {
+            return None;
+        };
+        match items.as_slice() {
+            // PKCS#1 RSAPrivateKey: version, modulus, ...
+            [ASN1Block::Integer(_, _), ASN1Block::Integer(_, n), ..] => Some(n.bits()),
+            // PKCS#8 PrivateKeyInfo: version, algorithm, OCTET STRING holding the PKCS#1 key.
+            [_, _, ASN1Block::OctetString(_, inner), ..] => bits(inner),
+            _ => None,
+        }
+    }
+    bits(&key_der(key)?)
+}
+
+/// The ES algorithm of an EC private key's curve (PKCS#8), for a clear error when a backend
+/// refuses a key on another curve than the algorithm's.
+pub(super) fn ec_private_algorithm(key: &[u8]) -> Option<Algorithm> {
+    let blocks = simple_asn1::from_der(&key_der(key)?).ok()?;
+    let Some(ASN1Block::Sequence(_, items)) = blocks.first() else {
+        return None;
+    };
+    let Some(ASN1Block::Sequence(_, id)) = items.get(1) else {
+        return None;
+    };
+    match id.get(1) {
+        Some(ASN1Block::ObjectIdentifier(_, curve)) => {
+            if *curve == simple_asn1::oid!(1, 2, 840, 10045, 3, 1, 7) {
+                Some(Algorithm::ES256)
+            } else if *curve == simple_asn1::oid!(1, 3, 132, 0, 34) {
+                Some(Algorithm::ES384)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Makes sure jsonwebtoken has a crypto provider before any key exists, so that a backend
 /// conflict brought in by another dependency (both of jsonwebtoken's backends on) never turns
 /// into a panic inside a request: this crate's own feature choice is installed explicitly. A

@@ -34,6 +34,9 @@ pub enum KeyError {
     WrongAlgorithm(Algorithm),
     /// The PEM could not be read as a key of the algorithm's family.
     InvalidPem(Algorithm),
+    /// A private key given where a public key is expected (a `VerifyingKey`): give its public
+    /// half (`openssl pkey -in key.pem -pubout`).
+    PrivateKeyGiven(Algorithm),
     /// An RSA key under 2048 bits (RFC 8725 §3.5).
     RsaKeyTooSmall {
         /// The modulus size in bits.
@@ -76,6 +79,11 @@ impl fmt::Display for KeyError {
                 write!(f, "algorithm {alg:?} does not fit this kind of key")
             }
             Self::InvalidPem(alg) => write!(f, "the PEM is not a valid key for {alg:?}"),
+            Self::PrivateKeyGiven(alg) => write!(
+                f,
+                "this is a private key: a verifying key for {alg:?} takes the public half \
+                 (`openssl pkey -in key.pem -pubout`)"
+            ),
             Self::RsaKeyTooSmall { bits } => {
                 write!(f, "the RSA key has {bits} bits; at least 2048 are required")
             }

@@ -5,8 +5,10 @@ use std::fmt;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
 
-use super::checks::{checked_secret, ensure_crypto_provider, secret_from_env};
-use super::KeyError;
+use super::checks::{
+    checked_secret, ec_private_algorithm, ensure_crypto_provider, rsa_private_bits, secret_from_env,
+};
+use super::{KeyError, VerifyingKey};
 
 /// A key that signs tokens, and the one algorithm it signs with.
 ///
@@ -84,11 +86,17 @@ impl SigningKey {
     /// use tower_jwt_auth::{Algorithm, SigningKey};
     ///
     /// assert!(SigningKey::from_pem(b"not a pem", Algorithm::ES256).is_err());
+    /// // A public key cannot sign: refused now, not at the first `issue()`.
+    /// assert!(SigningKey::from_pem(std::fs::read("tests/keys/ec256_public.pem")?, Algorithm::ES256).is_err());
+    /// # Ok::<(), std::io::Error>(())
     /// ```
+    ///
+    /// The key is checked as its verifying half would be: its public half derived, its size or
+    /// curve checked, and a probe signature verified.
     ///
     /// # Errors
     /// [`KeyError::WrongAlgorithm`] for an HMAC `algorithm`, [`KeyError::InvalidPem`] when the PEM
-    /// is no private key of its family, [`KeyError::RsaKeyTooSmall`] or [`KeyError::CurveMismatch`]
+    /// is no private key of its family (a public key, garbage), [`KeyError::RsaKeyTooSmall`] or [`KeyError::CurveMismatch`]
     /// for a key too weak or on another curve.
     pub fn from_pem(pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         ensure_crypto_provider();
@@ -99,12 +107,8 @@ impl SigningKey {
             AlgorithmFamily::Ed => EncodingKey::from_ed_pem(pem),
             AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
         };
-        let key = key.map_err(|_| KeyError::InvalidPem(algorithm))?;
-        Ok(Self {
-            key,
-            algorithm,
-            kid: None,
-        })
+        let key = key.map_err(|_| weak_or_invalid(pem, algorithm))?;
+        Self::checked(key, algorithm).map_err(|err| refine(err, pem))
     }
 
     /// A private key in DER (PKCS#8; PKCS#1 also for RSA) for an asymmetric `algorithm`.
@@ -126,11 +130,34 @@ impl SigningKey {
             AlgorithmFamily::Ed => EncodingKey::from_ed_der(der),
             AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
         };
-        Ok(Self {
-            key,
-            algorithm,
-            kid: None,
-        })
+        Self::checked(key, algorithm).map_err(|err| refine(err, der))
+    }
+
+    /// An asymmetric key, checked as its verifying half would be: the public half derived from
+    /// it (a public key or garbage has none), at least 2048 bits for RSA, on the algorithm's
+    /// curve for EC, and a probe signature that the public half verifies. So a key that could
+    /// only fail at `issue()` fails here.
+    fn checked(key: EncodingKey, algorithm: Algorithm) -> Result<Self, KeyError> {
+        // Keys the backend took but cannot use (a weak RSA key under a lenient backend) are
+        // caught by the checks of their public half below.
+        let invalid = || KeyError::InvalidPem(algorithm);
+        let public = Jwk::from_encoding_key(&key, algorithm).map_err(|_| invalid())?;
+        let verifying =
+            VerifyingKey::from_jwk_as(&public, Some(algorithm)).map_err(|err| match err {
+                KeyError::RsaKeyTooSmall { .. } | KeyError::CurveMismatch(_) => err,
+                _ => invalid(),
+            })?;
+        const PROBE: &[u8] = b"tower-jwt-auth key check";
+        let signature =
+            jsonwebtoken::crypto::sign(PROBE, &key, algorithm).map_err(|_| invalid())?;
+        match jsonwebtoken::crypto::verify(&signature, PROBE, &verifying.key, algorithm) {
+            Ok(true) => Ok(Self {
+                key,
+                algorithm,
+                kid: None,
+            }),
+            _ => Err(invalid()),
+        }
     }
 
     /// Puts `kid` in the header of every token this key signs.
@@ -191,5 +218,29 @@ impl fmt::Debug for SigningKey {
             .field("algorithm", &self.algorithm)
             .field("kid", &self.kid)
             .finish_non_exhaustive()
+    }
+}
+
+/// A generic refusal made precise when the key is a weak RSA key.
+fn refine(err: KeyError, key: &[u8]) -> KeyError {
+    match err {
+        KeyError::InvalidPem(algorithm) => weak_or_invalid(key, algorithm),
+        err => err,
+    }
+}
+
+/// Why the backend refused an asymmetric private key: too weak an RSA key or an EC key on another
+/// curve (backends refuse those without saying why), else not a key of the algorithm's family.
+fn weak_or_invalid(key: &[u8], algorithm: Algorithm) -> KeyError {
+    match algorithm.family() {
+        AlgorithmFamily::Rsa => match rsa_private_bits(key) {
+            Some(bits) if bits < 2048 => KeyError::RsaKeyTooSmall { bits },
+            _ => KeyError::InvalidPem(algorithm),
+        },
+        AlgorithmFamily::Ec => match ec_private_algorithm(key) {
+            Some(curve) if curve != algorithm => KeyError::CurveMismatch(algorithm),
+            _ => KeyError::InvalidPem(algorithm),
+        },
+        _ => KeyError::InvalidPem(algorithm),
     }
 }

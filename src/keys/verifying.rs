@@ -10,8 +10,8 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 
 use super::checks::{
-    check_strength, checked_secret, ensure_crypto_provider, jwk_algorithm, rsa_bits,
-    secret_from_env,
+    check_strength, checked_secret, ensure_crypto_provider, is_private_pem, jwk_algorithm,
+    rsa_bits, secret_from_env, spki_key,
 };
 use super::KeyError;
 
@@ -113,13 +113,17 @@ impl VerifyingKey {
             AlgorithmFamily::Ed => DecodingKey::from_ed_pem(pem),
             AlgorithmFamily::Hmac => return Err(KeyError::WrongAlgorithm(algorithm)),
         };
+        if is_private_pem(pem) {
+            return Err(KeyError::PrivateKeyGiven(algorithm));
+        }
         let key = key.map_err(|_| KeyError::InvalidPem(algorithm))?;
         check_strength(&key, algorithm)?;
         Ok(Self::bound(key, algorithm))
     }
 
-    /// A public key in DER for an asymmetric `algorithm`: PKCS#1 `RSAPublicKey` for RSA, the
-    /// SEC 1 point for EC, the 32 raw bytes for Ed25519 (what a PEM's body holds).
+    /// A public key in DER for an asymmetric `algorithm`: a SubjectPublicKeyInfo (what `openssl
+    /// pkey -pubout -outform DER` writes) of any of the three families, or PKCS#1
+    /// `RSAPublicKey` for RSA, the SEC 1 point for EC, the 32 raw bytes for Ed25519.
     ///
     /// ```
     /// use tower_jwt_auth::{Algorithm, VerifyingKey};
@@ -132,7 +136,11 @@ impl VerifyingKey {
     /// As [`from_pem`](Self::from_pem), for DER bytes.
     pub fn from_der(der: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         ensure_crypto_provider();
-        let der = der.as_ref();
+        if algorithm.family() == AlgorithmFamily::Hmac {
+            return Err(KeyError::WrongAlgorithm(algorithm));
+        }
+        let spki = spki_key(der.as_ref(), algorithm).transpose()?;
+        let der = spki.as_deref().unwrap_or(der.as_ref());
         let key = match algorithm.family() {
             AlgorithmFamily::Rsa => DecodingKey::from_rsa_der(der),
             AlgorithmFamily::Ec => DecodingKey::from_ec_der(der),
