@@ -1,0 +1,106 @@
+//! A revocation-store outage is logged as transitions, not once per refused request: against a
+//! real `redis-server` stopped mid-test, 200 refused requests write one `warn` line, and the
+//! store's return one `info` line. Its own binary: the log capture is process-wide.
+#![cfg(feature = "redis")]
+
+mod common;
+#[path = "common/redis.rs"]
+mod redis_server;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use common::wait::eventually;
+use common::*;
+use redis_server::RedisServer;
+use serde_json::Value;
+use tower_jwt_auth::revocation::RedisStore;
+use tower_jwt_auth::{Auth, JwtLayer, VerifyingKey};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+/// The `(level, message)` of every event the crate logs at `info` or above.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<(Level, String)>>>);
+
+impl Lines {
+    fn about_the_store(&self, level: Level) -> usize {
+        let lines = self.0.lock().unwrap();
+        lines
+            .iter()
+            .filter(|(l, m)| *l == level && m.starts_with("revocation store"))
+            .count()
+    }
+}
+
+struct Message(String);
+
+impl Visit for Message {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Lines {
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        let meta = event.metadata();
+        if meta.target().starts_with("tower_jwt_auth") && *meta.level() <= Level::INFO {
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            self.0.lock().unwrap().push((*meta.level(), message.0));
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_outage_logs_its_start_and_its_end_not_every_refused_request() {
+    let lines = Lines::default();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(lines.clone()))
+        .unwrap();
+
+    let mut redis = RedisServer::start();
+    let store = RedisStore::new(&redis.url()).unwrap();
+    store.ready(Duration::from_secs(5)).await.unwrap();
+    let layer = JwtLayer::<Value>::new(VerifyingKey::hs256(SECRET).unwrap())
+        .clock(tower_jwt_auth::clock::ManualClock::new(NOW))
+        .revocation(store.clone());
+    let app = Router::new()
+        .route("/", get(|Auth(_): Auth<Value>| async { "ok" }))
+        .layer(layer);
+    let token = hs256_token(&hs256_header(), &claims(), SECRET);
+    assert_accepted(&app, &token).await;
+
+    redis.stop();
+    assert!(eventually(Duration::from_secs(5), || !store.is_synced())
+        .await
+        .is_some());
+    for _ in 0..200 {
+        assert_eq!(
+            with_bearer(&app, &token).await.status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+    assert_eq!(
+        lines.about_the_store(Level::WARN),
+        1,
+        "one line for the outage"
+    );
+
+    redis.start_again();
+    store.ready(Duration::from_secs(10)).await.unwrap();
+    for _ in 0..5 {
+        assert_accepted(&app, &token).await;
+    }
+    assert_eq!(
+        lines.about_the_store(Level::INFO),
+        1,
+        "one line for its end"
+    );
+    assert_eq!(lines.about_the_store(Level::WARN), 1);
+}
