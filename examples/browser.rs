@@ -16,7 +16,9 @@
 //! refresh-token cookie, which only `/refresh` ever receives, for a new pair of cookies.
 //!
 //! `JWT_SECRET` (at least 32 bytes) is the HS256 secret; unset, a random one is made at start.
-//! `BIND` is the address to listen on (default `127.0.0.1:3002`).
+//! `BIND` is the address to listen on (default `127.0.0.1:3002`). `PUBLIC_ORIGIN` (e.g.
+//! `https://app.example.com`) is the origin browsers see behind a proxy (TLS, another host);
+//! unset, a login must come from `http://` and the host it was sent to.
 
 use std::sync::Arc;
 
@@ -24,10 +26,10 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE,
-    X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, LOCATION, ORIGIN, REFERER,
+    SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
 };
-use axum::http::{HeaderValue, Response as HttpResponse, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Response as HttpResponse, StatusCode, Uri};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -85,6 +87,8 @@ const BAD_LOGIN: &str = "Incorrect username or password";
 struct AppState {
     sessions: JwtSessions,
     cookies: AuthCookies,
+    /// `PUBLIC_ORIGIN`, when set.
+    origin: Option<String>,
 }
 
 type AppRef = State<Arc<AppState>>;
@@ -119,8 +123,7 @@ fn login_form(error: Option<&str>) -> String {
 async fn login(State(app): AppRef, request: Request) -> Result<Response, Response> {
     // A cross-site form must not log the visitor in to someone else's account (login CSRF):
     // browsers say where a request comes from; clients that are not browsers send no such header.
-    let site = request.headers().get("sec-fetch-site");
-    if site.is_some_and(|site| site != "same-origin") {
+    if !same_origin(request.headers(), app.origin.as_deref()) {
         return Err((StatusCode::FORBIDDEN, "cross-site login refused").into_response());
     }
     let is_json = request
@@ -179,9 +182,43 @@ async fn login(State(app): AppRef, request: Request) -> Result<Response, Respons
     })
 }
 
+/// Whether a request comes from this app's own pages, as OWASP's CSRF cheat sheet checks it:
+/// `Sec-Fetch-Site` when the browser sends it, and the `Origin` (or, without one, the
+/// `Referer`) against this app's origin: `PUBLIC_ORIGIN` when set (behind a proxy), otherwise
+/// `http://` and the `Host` the request was sent to. `Origin: null` (sandboxed frames,
+/// cross-origin redirects) is refused. A request with none of these headers comes from a client
+/// that is not a browser, which CSRF cannot drive.
+fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if site != "same-origin" {
+            return false;
+        }
+    }
+    let Some(from) = headers.get(ORIGIN).or_else(|| headers.get(REFERER)) else {
+        return true;
+    };
+    let Some(from) = from.to_str().ok().and_then(|v| v.parse::<Uri>().ok()) else {
+        return false;
+    };
+    let (Some(scheme), Some(authority)) = (from.scheme_str(), from.authority()) else {
+        return false;
+    };
+    match public_origin {
+        Some(origin) => format!("{scheme}://{authority}").eq_ignore_ascii_case(origin),
+        None => {
+            // This app serves plain HTTP itself; behind TLS, PUBLIC_ORIGIN says so.
+            scheme == "http"
+                && headers.get(HOST).is_some_and(|host| {
+                    host.as_bytes()
+                        .eq_ignore_ascii_case(authority.as_str().as_bytes())
+                })
+        }
+    }
+}
+
 /// Spends the refresh cookie (its CSRF header checked) for new cookies; a replayed refresh
 /// cookie revokes the whole login.
-async fn refresh(State(app): AppRef, headers: axum::http::HeaderMap) -> Response {
+async fn refresh(State(app): AppRef, headers: HeaderMap) -> Response {
     match app.sessions.refresh_cookies(&headers, &app.cookies).await {
         Ok((_, cookies)) => (
             AppendHeaders(cookies.map(|c| (SET_COOKIE, c))),
@@ -342,6 +379,24 @@ fn secret() -> Vec<u8> {
     }
 }
 
+/// `PUBLIC_ORIGIN`, checked: a scheme and a host (and port), nothing else.
+fn public_origin() -> Result<Option<String>, String> {
+    let Ok(origin) = std::env::var("PUBLIC_ORIGIN") else {
+        return Ok(None);
+    };
+    let uri: Uri = origin
+        .parse()
+        .map_err(|e| format!("PUBLIC_ORIGIN={origin:?}: {e}"))?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(_)) if uri.path() == "/" && uri.query().is_none() && !origin.ends_with('/') => {
+            Ok(Some(origin))
+        }
+        _ => Err(format!(
+            "PUBLIC_ORIGIN={origin:?} is not an origin such as https://app.example.com (a scheme and a host, no path)"
+        )),
+    }
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt::init();
@@ -384,7 +439,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .route("/style.css", get(style))
         .merge(pages)
         .merge(api)
-        .with_state(Arc::new(AppState { sessions, cookies }));
+        .with_state(Arc::new(AppState {
+            sessions,
+            cookies,
+            origin: public_origin()?,
+        }));
 
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:3002".into());
     let listener = tokio::net::TcpListener::bind(&bind)

@@ -91,6 +91,7 @@ impl Example {
             "JWKS_REFETCH_COOLDOWN_SECS",
             "ISSUER_URL",
             "SIGNING_KEY_PEM",
+            "PUBLIC_ORIGIN",
         ] {
             command.env_remove(var);
         }
