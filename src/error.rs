@@ -49,7 +49,11 @@ pub enum AuthError {
         /// The configured maximum.
         max: usize,
     },
-    /// Not a compact JWS of three base64url parts with a JSON header and payload.
+    /// Not a JWT at all: not three `.`-separated parts (an opaque token such as an OAuth
+    /// reference token, or a five-part JWE).
+    NotJwt,
+    /// Three parts, but not a compact JWS: a part that is not base64url, or a header or payload
+    /// that is not JSON.
     Malformed,
     /// The header's `alg` is `none`, unknown, or not the algorithm of the key.
     DisallowedAlgorithm,
@@ -126,6 +130,7 @@ impl AuthError {
             Self::MissingToken => "no bearer token",
             Self::InvalidRequest => "malformed or repeated credentials",
             Self::TooLong { .. } => "token too long",
+            Self::NotJwt => "malformed token: not a JWT",
             Self::Malformed => "malformed token",
             Self::DisallowedAlgorithm => "algorithm not allowed",
             Self::UnsupportedCriticalHeader => "unsupported critical header",

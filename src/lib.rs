@@ -90,8 +90,12 @@
 //!   OpenID Connect discovery, caches it, refreshes it in the background and refetches on an
 //!   unknown `kid` (rate-limited, one fetch for all waiting requests). While the provider is
 //!   down the cached keys keep working; with no keys at all the answer is 503, never an
-//!   accepted token. Why keys could not be had is a [`keys::FetchError`] whose
-//!   [`kind`](keys::FetchError::kind) says timeout, HTTP status, bad document or bad URL.
+//!   accepted token, and a request then asks for a fetch itself (at most one a second), so the
+//!   first keys arrive as soon as the provider answers. Why keys could not be had is a
+//!   [`keys::FetchError`] whose [`kind`](keys::FetchError::kind) says timeout, HTTP status, bad
+//!   document or bad URL. Outages are logged as they start and end (and once a
+//!   [minute](keys::RemoteJwksBuilder::outage_log_interval) with a count), not per request; a JWK the
+//!   crate cannot use is logged once at `warn` with its `kid`, the reason and the `jwks_uri`.
 //! - [`JwtLayer::for_issuers`] accepts several issuers, each a [`keys::TrustedIssuer`] with its
 //!   own keys and audiences; the token's `iss` picks the issuer before any key is looked up.
 //! - [`keys::PublicJwks`] publishes the public halves of an app's [`SigningKey`]s, for apps that
@@ -137,7 +141,9 @@
 //! [`revocation::MemoryStore`] is one process's view; `revocation::RedisStore` (feature `redis`)
 //! shares revocations between instances, mirroring them locally through Redis pub/sub. When the
 //! store cannot answer, the layer **fails closed** (503 with `Retry-After: 1`) unless
-//! [`allow_revocation_outage`](JwtLayer::allow_revocation_outage) says otherwise.
+//! [`allow_revocation_outage`](JwtLayer::allow_revocation_outage) says otherwise; the outage is
+//! logged as one `warn` when it starts, one a minute with the count of requests it touched, and
+//! one `info` when the store answers again.
 //!
 //! # Authorization: scopes, roles and predicates
 //!
@@ -254,6 +260,7 @@
 //! | `MissingToken` | 401 | `Bearer` (plus `realm` when set) | 16 |
 //! | `InvalidRequest` (repeated or malformed `Authorization`) | 400 | `Bearer error="invalid_request", …` | 16 |
 //! | `TooLong` | 401 | `Bearer error="invalid_token", error_description="token too long"` | 16 |
+//! | `NotJwt` (an opaque token, not three parts) | 401 | `… "malformed token: not a JWT"` | 16 |
 //! | `Malformed` | 401 | `… error_description="malformed token"` | 16 |
 //! | `DisallowedAlgorithm` (`none`, or not the key's) | 401 | `… "algorithm not allowed"` | 16 |
 //! | `UnsupportedCriticalHeader` | 401 | `… "unsupported critical header"` | 16 |

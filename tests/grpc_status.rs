@@ -92,6 +92,8 @@ async fn a_forged_token_is_unauthenticated_invalid_signature() {
 async fn garbage_is_unauthenticated_malformed_token() {
     let status = call("not a token".into()).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.message(), "malformed token: not a JWT");
+    let status = call("not.a.token".into()).await.unwrap_err();
     assert_eq!(status.message(), "malformed token");
 }
 

@@ -259,7 +259,7 @@ fn a_short_ed25519_key_or_a_jwk_not_for_verifying_is_refused() {
     encrypt_only["key_ops"] = json!(["encrypt"]);
     assert_eq!(
         VerifyingKey::from_jwk(&serde_json::from_value(encrypt_only.clone()).unwrap()).unwrap_err(),
-        KeyError::UnsupportedJwk
+        KeyError::UnsupportedJwk("its `key_ops` do not include `verify`")
     );
     encrypt_only["key_ops"] = json!(["verify"]);
     assert!(VerifyingKey::from_jwk(&serde_json::from_value(encrypt_only).unwrap()).is_ok());

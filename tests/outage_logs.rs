@@ -7,62 +7,24 @@ mod common;
 #[path = "common/redis.rs"]
 mod redis_server;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use common::logs::Lines;
 use common::wait::eventually;
 use common::*;
 use redis_server::RedisServer;
 use serde_json::Value;
 use tower_jwt_auth::revocation::RedisStore;
 use tower_jwt_auth::{Auth, JwtLayer, VerifyingKey};
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-
-/// The `(level, message)` of every event the crate logs at `info` or above.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<(Level, String)>>>);
-
-impl Lines {
-    fn about_the_store(&self, level: Level) -> usize {
-        let lines = self.0.lock().unwrap();
-        lines
-            .iter()
-            .filter(|(l, m)| *l == level && m.starts_with("revocation store"))
-            .count()
-    }
-}
-
-struct Message(String);
-
-impl Visit for Message {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.0 = format!("{value:?}");
-        }
-    }
-}
-
-impl<S: Subscriber> Layer<S> for Lines {
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        let meta = event.metadata();
-        if meta.target().starts_with("tower_jwt_auth") && *meta.level() <= Level::INFO {
-            let mut message = Message(String::new());
-            event.record(&mut message);
-            self.0.lock().unwrap().push((*meta.level(), message.0));
-        }
-    }
-}
+use tracing::Level;
 
 #[tokio::test]
 async fn an_outage_logs_its_start_and_its_end_not_every_refused_request() {
     let lines = Lines::default();
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(lines.clone()))
-        .unwrap();
+    tracing::subscriber::set_global_default(lines.subscriber()).unwrap();
 
     let mut redis = RedisServer::start();
     let store = RedisStore::new(&redis.url()).unwrap();
@@ -87,7 +49,7 @@ async fn an_outage_logs_its_start_and_its_end_not_every_refused_request() {
         );
     }
     assert_eq!(
-        lines.about_the_store(Level::WARN),
+        lines.count(Level::WARN, "revocation store"),
         1,
         "one line for the outage"
     );
@@ -98,9 +60,9 @@ async fn an_outage_logs_its_start_and_its_end_not_every_refused_request() {
         assert_accepted(&app, &token).await;
     }
     assert_eq!(
-        lines.about_the_store(Level::INFO),
+        lines.count(Level::INFO, "revocation store"),
         1,
         "one line for its end"
     );
-    assert_eq!(lines.about_the_store(Level::WARN), 1);
+    assert_eq!(lines.count(Level::WARN, "revocation store"), 1);
 }

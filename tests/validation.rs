@@ -185,13 +185,32 @@ async fn empty_or_non_token68_bearer_credentials_are_400() {
 }
 
 #[tokio::test]
+async fn opaque_and_other_non_jwt_tokens_are_401_not_a_jwt() {
+    let header = b64(hs256_header().to_string().as_bytes());
+    let payload = b64(claims().to_string().as_bytes());
+    let valid = hs256_token(&hs256_header(), &claims(), SECRET);
+    let cases = [
+        // An OAuth reference token (RFC 6749 §1.4's example), a UUID, two parts, five (a JWE).
+        "2YotnFZFEjr1zCsicMWpAA".to_owned(),
+        "550e8400-e29b-41d4-a716-446655440000".to_owned(),
+        "a.b".to_owned(),
+        format!("{header}.{payload}"),
+        format!("{header}.{payload}.sig.extra"),
+        format!("{valid}.x.y"),
+        format!("{header}..{payload}.x.y"),
+    ];
+    for token in cases {
+        assert_refused(&hs256_app(), &token, "malformed token: not a JWT").await;
+    }
+}
+
+#[tokio::test]
 async fn malformed_tokens_are_401_malformed() {
     let header = b64(hs256_header().to_string().as_bytes());
     let payload = b64(claims().to_string().as_bytes());
     let cases = [
-        "abc".to_owned(),
-        "a.b".to_owned(),
-        format!("{header}.{payload}.sig.extra"),
+        "a.b.c".to_owned(),
+        "..".to_owned(),
         {
             // Well signed, but the payload is not base64url.
             let message = format!("{header}.{payload}+");

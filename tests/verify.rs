@@ -89,6 +89,7 @@ fn tokens() -> Vec<(&'static str, String)> {
             format!("{signing}.{}", hs256_sign(SECRET, &signing))
         }),
         ("garbage", "not.a.token".into()),
+        ("opaque", "2YotnFZFEjr1zCsicMWpAA".into()),
         ("oversized", hs(&with(json!({"pad": "x".repeat(4096)})))),
     ]
 }
@@ -141,6 +142,7 @@ async fn verify_names_the_reason_of_each_refusal() {
         AuthError::InvalidSignature
     );
     assert_eq!(reason("garbage").await, AuthError::Malformed);
+    assert_eq!(reason("opaque").await, AuthError::NotJwt);
     assert!(matches!(
         reason("oversized").await,
         AuthError::TooLong { max: 2048, .. }

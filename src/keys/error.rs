@@ -44,9 +44,9 @@ pub enum KeyError {
     },
     /// An EC key on another curve than the algorithm's (P-256 for ES256, P-384 for ES384).
     CurveMismatch(Algorithm),
-    /// A JWK this crate does not verify with: not a signing key (`"use": "enc"`), a symmetric
-    /// (`oct`) key, or an unsupported key type, curve or algorithm.
-    UnsupportedJwk,
+    /// A JWK this crate does not verify with, and why: not a signing key (`"use": "enc"`), a
+    /// symmetric (`oct`) key, an unsupported key type or curve, or unreadable parameters.
+    UnsupportedJwk(&'static str),
     /// A JWK whose `alg` names an algorithm this crate cannot verify with: `ES512` (P-521, in
     /// neither crypto backend of jsonwebtoken), or a name it does not know.
     UnsupportedAlgorithm(String),
@@ -76,7 +76,7 @@ impl fmt::Display for KeyError {
                  (e.g. `export {var}=$(openssl rand -base64 48)`)"
             ),
             Self::WrongAlgorithm(alg) => {
-                write!(f, "algorithm {alg:?} does not fit this kind of key")
+                write!(f, "algorithm {alg:?} is not allowed for this kind of key")
             }
             Self::InvalidPem(alg) => write!(f, "the PEM is not a valid key for {alg:?}"),
             Self::PrivateKeyGiven(alg) => write!(
@@ -91,8 +91,10 @@ impl fmt::Display for KeyError {
                 f,
                 "the EC key is not on the curve of {alg:?} (ES256 takes P-256, ES384 takes P-384)"
             ),
-            Self::UnsupportedJwk => f.write_str(
-                "the JWK is not a supported signing key (RSA, EC P-256/P-384 or Ed25519)",
+            Self::UnsupportedJwk(why) => write!(
+                f,
+                "the JWK is not a signing key this crate verifies with (RSA, EC P-256/P-384 or \
+                 Ed25519): {why}"
             ),
             Self::UnsupportedAlgorithm(alg) => write!(
                 f,

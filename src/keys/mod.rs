@@ -21,6 +21,8 @@ pub use publish::PublicJwks;
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use remote::{error::FetchErrorKind, FetchError, RemoteJwks, RemoteJwksBuilder};
 pub use set::KeySet;
+#[cfg(feature = "jwks")]
+pub(crate) use set::Skipped;
 pub use signing::SigningKey;
 pub(crate) use source::Source;
 pub use source::{KeySource, TrustedIssuer};

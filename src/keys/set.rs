@@ -1,5 +1,7 @@
 //! [`KeySet`]: several verifying keys, the token's `kid` choosing among them.
 
+use std::fmt;
+
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::Algorithm;
 
@@ -69,25 +71,37 @@ impl KeySet {
     /// [`KeyError::InvalidJwks`] when `document` is not a JWKS, [`KeyError::NoUsableKey`] when it
     /// holds no signing key this crate verifies with.
     pub fn from_jwks(document: &[u8]) -> Result<Self, KeyError> {
+        let (keys, skipped) = Self::read_jwks(document);
+        for Skipped { kid, error } in &skipped {
+            tracing::warn!(target: "tower_jwt_auth", ?kid, reason = %error, "JWK skipped");
+        }
+        keys
+    }
+
+    /// [`from_jwks`](Self::from_jwks) without the logging: the keys, and the JWKs skipped with
+    /// the reason of each, for a caller that reports them once rather than at every fetch.
+    pub(crate) fn read_jwks(document: &[u8]) -> (Result<Self, KeyError>, Vec<Skipped>) {
         #[derive(serde::Deserialize)]
         struct Document {
             keys: Vec<serde_json::Value>,
         }
-        let set: Document = serde_json::from_slice(document).map_err(|_| KeyError::InvalidJwks)?;
+        let set: Document = match serde_json::from_slice(document) {
+            Ok(set) => set,
+            Err(_) => return (Err(KeyError::InvalidJwks), Vec::new()),
+        };
         let mut keys = Vec::with_capacity(set.keys.len());
+        let mut skipped = Vec::new();
         for value in set.keys {
             let kid = value.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
             match jwk_keys(value) {
                 Ok(made) => keys.extend(made),
-                Err(err) => {
-                    tracing::debug!(target: "tower_jwt_auth", ?kid, error = %err, "JWK skipped");
-                }
+                Err(error) => skipped.push(Skipped { kid, error }),
             }
         }
         if keys.is_empty() {
-            return Err(KeyError::NoUsableKey);
+            return (Err(KeyError::NoUsableKey), skipped);
         }
-        Ok(Self { keys })
+        (Ok(Self { keys }), skipped)
     }
 
     /// Adds a key.
@@ -159,19 +173,42 @@ impl From<VerifyingKey> for KeySet {
     }
 }
 
+/// A JWK of a JWKS that gave no key: its `kid` (if it has a string one) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    pub(crate) kid: Option<String>,
+    pub(crate) error: KeyError,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kid {
+            Some(kid) => write!(f, "kid {kid:?}: {}", self.error),
+            None => write!(f, "a JWK without kid: {}", self.error),
+        }
+    }
+}
+
 /// The keys one JWK of a JWKS makes: one bound to its `alg`, or, without `alg`, one per
 /// algorithm of its key type (real providers publish RSA keys without `alg` and sign PS256 or
 /// RS384 with them). A JWK that is not one jsonwebtoken reads is an error of its own, so that
 /// one odd key does not cost the document its other keys.
 fn jwk_keys(value: serde_json::Value) -> Result<Vec<VerifyingKey>, KeyError> {
     let alg = value.get("alg").map(|a| a.as_str().map(str::to_owned));
-    let jwk: Jwk = serde_json::from_value(value).map_err(|_| KeyError::UnsupportedJwk)?;
+    let jwk: Jwk = serde_json::from_value(value).map_err(|_| {
+        KeyError::UnsupportedJwk(
+            "not a JWK of a supported type (`kty` RSA, EC or OKP, its members)",
+        )
+    })?;
     let one = |alg| VerifyingKey::from_jwk_as(&jwk, Some(alg)).map(|key| vec![key]);
     match alg {
         None => {
             let algorithms = VerifyingKey::jwk_algorithms(&jwk);
             if algorithms.is_empty() {
-                return Err(KeyError::UnsupportedJwk);
+                // The precise reason: its use, its key type or its curve.
+                return Err(VerifyingKey::from_jwk_as(&jwk, None).err().unwrap_or(
+                    KeyError::UnsupportedJwk("no algorithm of its key type is supported"),
+                ));
             }
             algorithms
                 .iter()
@@ -185,6 +222,6 @@ fn jwk_keys(value: serde_json::Value) -> Result<Vec<VerifyingKey>, KeyError> {
             Err(KeyError::UnsupportedAlgorithm(_)) => Err(KeyError::UnsupportedAlgorithm(alg)),
             made => made.map(|key| vec![key]),
         },
-        Some(None) => Err(KeyError::UnsupportedJwk),
+        Some(None) => Err(KeyError::UnsupportedJwk("its `alg` is not a string")),
     }
 }

@@ -210,7 +210,7 @@ impl VerifyingKey {
             .as_ref()
             .is_some_and(|u| *u != PublicKeyUse::Signature)
         {
-            return Err(KeyError::UnsupportedJwk);
+            return Err(KeyError::UnsupportedJwk("its `use` is not `sig`"));
         }
         // `key_ops`, when given, must allow verification (RFC 7517 §4.3).
         if jwk
@@ -219,20 +219,38 @@ impl VerifyingKey {
             .as_ref()
             .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
         {
-            return Err(KeyError::UnsupportedJwk);
+            return Err(KeyError::UnsupportedJwk(
+                "its `key_ops` do not include `verify`",
+            ));
         }
         let implied = match &jwk.algorithm {
             AlgorithmParameters::RSA(_) => Algorithm::RS256,
             AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
                 EllipticCurve::P256 => Algorithm::ES256,
                 EllipticCurve::P384 => Algorithm::ES384,
-                _ => return Err(KeyError::UnsupportedJwk),
+                _ => {
+                    return Err(KeyError::UnsupportedJwk(
+                        "an EC curve other than P-256 and P-384",
+                    ))
+                }
             },
             AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
                 Algorithm::EdDSA
             }
             // Never trust a shared secret fetched with the public keys.
-            _ => return Err(KeyError::UnsupportedJwk),
+            AlgorithmParameters::OctetKey(_) => {
+                return Err(KeyError::UnsupportedJwk(
+                    "a symmetric (`oct`) key: shared secrets are never taken from a JWK",
+                ))
+            }
+            AlgorithmParameters::OctetKeyPair(_) => {
+                return Err(KeyError::UnsupportedJwk("an OKP curve other than Ed25519"))
+            }
+            _ => {
+                return Err(KeyError::UnsupportedJwk(
+                    "a key type other than RSA, EC and OKP",
+                ))
+            }
         };
         let algorithm = algorithm.unwrap_or(implied);
         if algorithm.family() != implied.family() {
@@ -241,14 +259,16 @@ impl VerifyingKey {
         if algorithm.family() == AlgorithmFamily::Ec && algorithm != implied {
             return Err(KeyError::CurveMismatch(algorithm));
         }
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| KeyError::UnsupportedJwk)?;
+        let key = DecodingKey::from_jwk(jwk)
+            .map_err(|_| KeyError::UnsupportedJwk("its key parameters cannot be read"))?;
         if let DecodingKeyKind::RsaModulusExponent { n, .. } = key.kind() {
             let bits = rsa_bits(n);
             if bits < 2048 {
                 return Err(KeyError::RsaKeyTooSmall { bits });
             }
         }
-        check_strength(&key, algorithm).map_err(|_| KeyError::UnsupportedJwk)?;
+        check_strength(&key, algorithm)
+            .map_err(|_| KeyError::UnsupportedJwk("its key parameters are not a valid key"))?;
         let mut key = Self::bound(key, algorithm);
         key.kid = jwk.common.key_id.as_deref().map(Into::into);
         Ok(key)

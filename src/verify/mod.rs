@@ -235,10 +235,10 @@ impl Rules {
         keys: &KeySet,
         scope: Scope<'_>,
     ) -> Result<C, AuthError> {
-        let (message, signature) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
-        let (header, payload) = message.split_once('.').ok_or(AuthError::Malformed)?;
+        let (message, signature) = token.rsplit_once('.').ok_or(AuthError::NotJwt)?;
+        let (header, payload) = message.split_once('.').ok_or(AuthError::NotJwt)?;
         if payload.contains('.') {
-            return Err(AuthError::Malformed);
+            return Err(AuthError::NotJwt);
         }
         let typ = match &self.token_type {
             Some(TokenType(TypeRule::Header(typ))) => Some(&**typ),
@@ -349,7 +349,7 @@ fn select_issuer(token: &str, issuers: &[TrustedIssuer]) -> Result<usize, AuthEr
         #[serde(borrow, default)]
         iss: Option<Text<'a>>,
     }
-    let payload = token.split('.').nth(1).ok_or(AuthError::Malformed)?;
+    let payload = token.split('.').nth(1).ok_or(AuthError::NotJwt)?;
     with_decoded(payload, |json| {
         let claims: IssOnly<'_> =
             serde_json::from_slice(json).map_err(|_| AuthError::InvalidClaims)?;

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 
 pub mod jwks;
 pub mod keys;
+pub mod logs;
 pub mod wait;
 
 /// A test-only HS256 secret (34 bytes).

@@ -47,6 +47,7 @@ pub(crate) struct Config {
     pub(super) min_age: Duration,
     pub(super) max_age: Duration,
     pub(super) cooldown: Duration,
+    pub(super) outage_log_every: Duration,
 }
 
 impl RemoteJwksBuilder {
@@ -126,6 +127,23 @@ impl RemoteJwksBuilder {
         self
     }
 
+    /// How often an outage of the provider is logged again while it lasts (default a minute):
+    /// one `warn` when fetches start failing, then one per interval with the count of failed
+    /// fetches, then one `info` when a fetch succeeds; the retries in between log at `debug`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let keys = tower_jwt_auth::RemoteJwks::builder("https://idp.example.com/jwks.json")
+    ///     .outage_log_interval(Duration::from_secs(300))
+    ///     .build()?;
+    /// # Ok::<(), tower_jwt_auth::keys::FetchError>(())
+    /// ```
+    pub fn outage_log_interval(mut self, interval: Duration) -> Self {
+        self.config.outage_log_every = interval;
+        self
+    }
+
     /// The keys: the URL checked, the HTTP client built (unless one was given), and the
     /// background task started when a Tokio runtime is current (else at the first use inside
     /// one). Nothing is fetched here; await [`RemoteJwks::ready`] to wait for the first keys.
@@ -171,6 +189,7 @@ impl Default for Config {
             min_age: DEFAULT_MIN_AGE,
             max_age: DEFAULT_MAX_AGE,
             cooldown: DEFAULT_COOLDOWN,
+            outage_log_every: Duration::from_secs(60),
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::error::{FetchError, FetchErrorKind};
 use super::Config;
-use crate::keys::KeySet;
+use crate::keys::{KeySet, Skipped};
 
 /// Real documents are a few KiB: a larger one is refused before it can exhaust memory.
 const MAX_DOCUMENT: usize = 1024 * 1024;
@@ -100,16 +100,40 @@ pub(super) async fn get(
         })
 }
 
+/// One JWKS document read: its keys, how long it may be cached, the JWKs it skipped, and the
+/// URL it came from (the `jwks_uri`, after discovery).
+pub(super) struct Fetched {
+    pub(super) keys: KeySet,
+    pub(super) lifetime: Duration,
+    pub(super) skipped: Vec<Skipped>,
+    pub(super) url: Url,
+}
+
 /// The JWKS document at `url`, and how long it may be cached.
 pub(super) async fn jwks(
     client: &Client,
     url: &Url,
     config: &Config,
-) -> Result<(KeySet, Duration), FetchError> {
+) -> Result<Fetched, FetchError> {
     let (document, lifetime) = get(client, url, config).await?;
-    let keys =
-        KeySet::from_jwks(&document).map_err(|e| failure(url, FetchErrorKind::BadDocument, e))?;
-    Ok((keys, lifetime))
+    match KeySet::read_jwks(&document) {
+        (Ok(keys), skipped) => Ok(Fetched {
+            keys,
+            lifetime,
+            skipped,
+            url: url.clone(),
+        }),
+        // Say why each key was unusable: the document as a whole is.
+        (Err(error), skipped) if !skipped.is_empty() => {
+            let why = skipped.iter().map(|s| format!("; {s}")).collect::<String>();
+            Err(failure(
+                url,
+                FetchErrorKind::BadDocument,
+                format_args!("{error}{why}"),
+            ))
+        }
+        (Err(error), _) => Err(failure(url, FetchErrorKind::BadDocument, error)),
+    }
 }
 
 /// The `jwks_uri` of the discovery document at `url`, if the document names `issuer` exactly

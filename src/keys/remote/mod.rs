@@ -29,6 +29,8 @@ pub use builder::RemoteJwksBuilder;
 pub use error::FetchError;
 
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
+/// While no keys are cached, requests cause at most one fetch per this long.
+const COLD_START_COOLDOWN: Duration = Duration::from_secs(1);
 
 /// Verifying keys fetched from a JWKS URL or found by OpenID Connect discovery (cargo feature
 /// `jwks`).
@@ -38,7 +40,15 @@ const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 /// with an unknown `kid` triggers one refetch, shared by every request that misses at the same
 /// time and at most one per [cooldown](RemoteJwksBuilder::refetch_cooldown). While the provider
 /// is down the cached keys keep working; until keys were loaded once, there are none (the layer
-/// answers 503).
+/// answers 503), and a request then asks for a fetch itself (one at a time, at most one a
+/// second) rather than waiting for the background retry, so the first keys arrive as soon as
+/// the provider answers.
+///
+/// An outage is logged as it happens, not per request: one `warn` at the first failed fetch,
+/// one a [minute](RemoteJwksBuilder::outage_log_interval) while it lasts (with the count of
+/// failed fetches), one `info` with the keys when
+/// a fetch succeeds again. A JWK the crate cannot use is logged once at `warn`, with its `kid`,
+/// the reason and the `jwks_uri`, when it first appears in the document.
 ///
 /// The background task starts as soon as a Tokio runtime is at hand: at
 /// [`build`](RemoteJwksBuilder::build) when it runs inside one, else at the first use inside
@@ -226,16 +236,19 @@ impl RemoteJwks {
             }
             if !state.in_flight {
                 // With keys cached, misses are unknown kids: at most one fetch per cooldown.
-                // Without keys, any recent fetch (the background retries) counts.
+                // Without keys (a cold start, a provider that was down), any recent fetch
+                // counts, the background retries too, but only for a second: the keys come as
+                // soon as the provider answers, not at the next retry of the backoff.
                 let has_keys = shared.read_keys().is_some();
-                let since = if has_keys {
-                    state.last_miss_fetch
+                let (since, cooldown) = if has_keys {
+                    (state.last_miss_fetch, shared.config.cooldown)
                 } else {
-                    state.last_fetch
+                    let cooldown = shared.config.cooldown.min(COLD_START_COOLDOWN);
+                    (state.last_fetch, cooldown)
                 };
                 let cooling = since
                     .map(|last| last.elapsed())
-                    .filter(|since| *since < shared.config.cooldown);
+                    .filter(|since| *since < cooldown);
                 if let Some(since) = cooling {
                     drop(state);
                     tracing::debug!(

@@ -11,8 +11,9 @@ use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
 use super::error::FetchError;
-use super::{fetch, Config, Source};
-use crate::keys::KeySet;
+use super::fetch::{self, Fetched};
+use super::{Config, Source};
+use crate::keys::{KeySet, Skipped};
 use crate::task::{lock, read, write};
 
 const MIN_BACKOFF: Duration = Duration::from_secs(1);
@@ -50,6 +51,17 @@ pub(super) struct State {
     pub(super) last_error: Option<FetchError>,
     /// The `jwks_uri` discovery found, forgotten when a fetch fails so that it is looked up again.
     jwks_uri: Option<Url>,
+    /// The JWKs the last document skipped, each logged at `warn` once, when first seen.
+    skipped: Vec<Skipped>,
+    /// While fetches fail: when the first failed, when the last `warn` was written, and how many
+    /// failed since.
+    outage: Option<Outage>,
+}
+
+struct Outage {
+    since: Instant,
+    last_line: Instant,
+    failed_since_line: u32,
 }
 
 /// Held by the background task: when the task ends (aborted, or its runtime shut down), marks
@@ -83,6 +95,8 @@ impl Shared {
                 failures: 0,
                 last_error: None,
                 jwks_uri: None,
+                skipped: Vec::new(),
+                outage: None,
             }),
             wake: Notify::new(),
             fetched: Notify::new(),
@@ -120,28 +134,45 @@ impl Shared {
 
     /// Keeps the keys (never dropping the old ones on failure), plans the next fetch, and wakes
     /// the waiting callers.
-    fn store(&self, fetched: Result<(KeySet, Duration), FetchError>) {
+    fn store(&self, fetched: Result<Fetched, FetchError>) {
         let now = Instant::now();
         let mut state = self.lock_state();
         state.in_flight = false;
         match fetched {
-            Ok((keys, lifetime)) => {
+            Ok(Fetched {
+                keys,
+                lifetime,
+                skipped,
+                url,
+            }) => {
                 let refresh_in = lifetime / 20 * 17;
                 state.next_due = later(now, refresh_in);
                 state.backoff = MIN_BACKOFF;
                 state.last_error = None;
                 let failures = std::mem::take(&mut state.failures);
+                let down_for = state.outage.take().map(|o| now - o.since);
+                let reported = std::mem::replace(&mut state.skipped, skipped.clone());
                 let keys = Arc::new(keys);
                 let old = write(&self.keys).replace(Arc::clone(&keys));
                 self.loaded.send_replace(true);
                 self.fetched.notify_waiters();
                 drop(state);
+                let jwks_uri = fetch::Redacted(&url);
+                // A key the provider publishes and this crate cannot use is told once, not at
+                // every refresh.
+                for skip in &skipped {
+                    if reported.contains(skip) {
+                        tracing::debug!(%jwks_uri, kid = ?skip.kid, reason = %skip.error, "JWK skipped");
+                    } else {
+                        tracing::warn!(%jwks_uri, kid = ?skip.kid, reason = %skip.error, "JWK skipped");
+                    }
+                }
                 let kids = || keys.kids().collect::<Vec<_>>();
                 let changed = old.is_none_or(|old| old.kids().ne(keys.kids()));
                 if changed || failures > 0 {
-                    tracing::info!(url = %self.source, keys = keys.len(), kids = ?kids(), ?refresh_in, failures, "JWKS fetched");
+                    tracing::info!(%jwks_uri, keys = keys.len(), kids = ?kids(), ?refresh_in, failures, ?down_for, "JWKS fetched");
                 } else {
-                    tracing::debug!(url = %self.source, keys = keys.len(), ?refresh_in, "JWKS refreshed, unchanged");
+                    tracing::debug!(%jwks_uri, keys = keys.len(), ?refresh_in, "JWKS refreshed, unchanged");
                 }
             }
             Err(error) => {
@@ -152,21 +183,49 @@ impl Shared {
                 state.jwks_uri = None;
                 let failures = state.failures;
                 state.last_error = Some(error.clone());
+                // One warning when the outage starts, then one per period with a count; the
+                // retries in between log at debug.
+                let line = match &mut state.outage {
+                    None => {
+                        state.outage = Some(Outage {
+                            since: now,
+                            last_line: now,
+                            failed_since_line: 0,
+                        });
+                        Some(None)
+                    }
+                    Some(outage) => {
+                        outage.failed_since_line += 1;
+                        if now - outage.last_line >= self.config.outage_log_every {
+                            outage.last_line = now;
+                            let counted = std::mem::take(&mut outage.failed_since_line);
+                            Some(Some((counted, now - outage.since)))
+                        } else {
+                            None
+                        }
+                    }
+                };
                 self.fetched.notify_waiters();
                 drop(state);
                 let stale = self.read_keys().is_some();
-                // One warning per outage: the retries that follow log at debug.
-                if failures == 1 {
-                    tracing::warn!(url = %self.source, %error, serving_cached_keys = stale, ?retry_in, "JWKS fetch failed");
-                } else {
-                    tracing::debug!(url = %self.source, %error, serving_cached_keys = stale, ?retry_in, failures, "JWKS fetch failed again");
+                let source = &self.source;
+                match line {
+                    Some(None) => {
+                        tracing::warn!(%source, %error, serving_cached_keys = stale, ?retry_in, "JWKS fetch failed");
+                    }
+                    Some(Some((failed, down_for))) => {
+                        tracing::warn!(%source, %error, serving_cached_keys = stale, failures, failed_since_last_line = failed, ?down_for, "JWKS fetches still failing");
+                    }
+                    None => {
+                        tracing::debug!(%source, %error, serving_cached_keys = stale, ?retry_in, failures, "JWKS fetch failed again");
+                    }
                 }
             }
         }
     }
 
     /// One JWKS document (after discovery when needed) and how long to keep it.
-    async fn fetch(&self) -> Result<(KeySet, Duration), FetchError> {
+    async fn fetch(&self) -> Result<Fetched, FetchError> {
         let (client, config) = (&self.client, &self.config);
         let url = match &self.source {
             Source::Jwks(url) => url.clone(),
