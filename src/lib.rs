@@ -281,6 +281,15 @@
 //! Inside an axum handler, the extractor's [`extract::AuthRejection`] tells why it refused
 //! (the [`AuthError`], or a missing layer).
 //!
+//! Refusals are logged through `tracing` (target `tower_jwt_auth`) at `debug`, never with the
+//! token. Two are worth an operator's eye and come at `warn`, rate-limited so that a flood
+//! cannot flood the log: an outage of a key or revocation source (see above), and a token whose
+//! signature and registered claims are good but whose claims do not fit the app's claims type
+//! (a provider that changed its claims, a type declared too narrowly): at most once a minute,
+//! with the claim's path (`profile.emails[1]`), what serde expected (`invalid type: integer,
+//! expected a string`; never the value it saw) and the count of such refusals since the last
+//! line. The client gets only `invalid claims`.
+//!
 //! # The builder vocabulary
 //!
 //! Every builder in this crate follows the same rules:

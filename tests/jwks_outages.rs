@@ -98,7 +98,10 @@ async fn at_a_cold_start_keys_come_at_the_first_request_after_the_provider_answe
     let signature = rest.rsplit_once('.').unwrap().1;
     let swapped = other.split('.').nth(1).unwrap();
     let forged = format!("{head}.{swapped}.{signature}");
-    assert_eq!(with_bearer(&app, &forged).await.description(), "invalid signature");
+    assert_eq!(
+        with_bearer(&app, &forged).await.description(),
+        "invalid signature"
+    );
     // The outage is one warn and one info, whatever the retries.
     assert_eq!(about(&server, Level::WARN, "JWKS fetch").len(), 1);
     let fetched = about(&server, Level::INFO, "JWKS fetched");
@@ -202,7 +205,10 @@ async fn a_skipped_jwk_is_logged_once_with_its_kid_its_reason_and_the_jwks_uri()
         &json!({"sub": "alice", "iss": server.realm(), "exp": NOW + 600}),
         b"secret-secret-secret-secret",
     );
-    assert_eq!(with_bearer(&app, &forged).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        with_bearer(&app, &forged).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     let skipped = about(&server, Level::WARN, "JWK skipped");
     assert_eq!(

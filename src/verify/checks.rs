@@ -4,14 +4,12 @@
 
 use std::borrow::Cow;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
 use subtle::ConstantTimeEq;
 
+use super::logs;
 use super::scan::{Presence, Seen};
-use crate::clock::Clock;
 use crate::error::AuthError;
-use crate::revocation::{RevocationStore, StoreError};
+use crate::revocation::RevocationStore;
 
 /// `exp` is required; `now` must be before `exp` and not before `nbf`, `leeway` seconds allowed.
 pub(crate) fn times(seen: &Seen<'_>, now: u64, leeway: u64) -> Result<(), AuthError> {
@@ -115,7 +113,7 @@ pub(crate) fn not_revoked(
         .ok_or(AuthError::MissingClaim(Cow::Borrowed("jti")))?;
     match store.check(jti, seen.sid.as_deref(), now) {
         Ok(revoked) => {
-            REVOCATION_OUTAGE.answered();
+            logs::REVOCATION_OUTAGE.answered();
             if revoked {
                 Err(AuthError::Revoked)
             } else {
@@ -123,72 +121,12 @@ pub(crate) fn not_revoked(
             }
         }
         Err(err) => {
-            REVOCATION_OUTAGE.failed(&err, fail_open);
+            logs::REVOCATION_OUTAGE.failed(&err, fail_open);
             if fail_open {
                 Ok(())
             } else {
                 Err(AuthError::RevocationUnavailable)
             }
-        }
-    }
-}
-
-/// The process's revocation-store outages, logged as transitions rather than per request: under
-/// load a line per refused request is megabytes a second.
-static REVOCATION_OUTAGE: OutageLog = OutageLog::new();
-
-/// One `warn` when an outage starts, then at most one a minute with the count of requests it
-/// touched meanwhile, and one `info` when the store answers again.
-struct OutageLog {
-    down: AtomicBool,
-    /// Unix seconds of the last line written.
-    last: AtomicU64,
-    /// Requests touched since the last line.
-    touched: AtomicU64,
-}
-
-impl OutageLog {
-    const EVERY: u64 = 60;
-
-    const fn new() -> Self {
-        Self {
-            down: AtomicBool::new(false),
-            last: AtomicU64::new(0),
-            touched: AtomicU64::new(0),
-        }
-    }
-
-    fn failed(&self, err: &StoreError, fail_open: bool) {
-        let now = Clock::system().now();
-        let what = if fail_open {
-            "accepting tokens unchecked (fail-open)"
-        } else {
-            "refusing requests with 503 (fail closed)"
-        };
-        if !self.down.swap(true, Ordering::AcqRel) {
-            self.last.store(now, Ordering::Relaxed);
-            self.touched.store(1, Ordering::Relaxed);
-            tracing::warn!(target: "tower_jwt_auth", error = %err, "revocation store unavailable: {what} until it answers");
-            return;
-        }
-        let touched = self.touched.fetch_add(1, Ordering::Relaxed) + 1;
-        let last = self.last.load(Ordering::Relaxed);
-        if now >= last + Self::EVERY
-            && self
-                .last
-                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-        {
-            self.touched.store(0, Ordering::Relaxed);
-            tracing::warn!(target: "tower_jwt_auth", error = %err, requests = touched, "revocation store still unavailable: {what}");
-        }
-    }
-
-    fn answered(&self) {
-        // One relaxed load on the hot path; the swap only after an outage.
-        if self.down.load(Ordering::Relaxed) && self.down.swap(false, Ordering::AcqRel) {
-            let touched = self.touched.swap(0, Ordering::Relaxed);
-            tracing::info!(target: "tower_jwt_auth", requests = touched, "revocation store answering again");
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod checks;
 mod header;
+mod logs;
 mod scan;
 
 use std::fmt;
@@ -258,7 +259,10 @@ impl Rules {
         }
         with_decoded(payload, |json| {
             self.check_claims(json, scope)?;
-            serde_json::from_slice(json).map_err(|_| AuthError::InvalidClaims)
+            serde_json::from_slice(json).map_err(|_| {
+                logs::claims_do_not_fit::<C>(json);
+                AuthError::InvalidClaims
+            })
         })
     }
 
