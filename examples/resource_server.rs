@@ -30,6 +30,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
+use tower_jwt_auth::middleware::TokenCache;
 use tower_jwt_auth::{Auth, JwtLayer, RemoteJwks, TokenType};
 
 /// The verified claims, whatever the provider puts in them.
@@ -102,6 +103,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         // API), unless the operator says on purpose that any audience will do.
         None => auth = auth.allow_any_audience(any_audience),
     }
+    // A client sends its token many times: verified once, then found again, its expiry and
+    // its key (still in the JWKS?) checked on every hit.
+    let auth = auth.token_cache(TokenCache::new(10_000));
     // Start even while the provider is down: requests answer 503 until keys arrive.
     if let Err(err) = keys.ready(Duration::from_secs(3)).await {
         eprintln!("keys not loaded yet ({err}); /me answers 503 until they are");

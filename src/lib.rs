@@ -219,6 +219,27 @@
 //! first-message authentication, background jobs, CLIs) and returns the typed claims or the
 //! [`AuthError`] the layer would refuse the token with.
 //!
+//! # The verified-token cache
+//!
+//! A client sends the same token many times in its lifetime, and with asymmetric keys the
+//! signature check is most of a request's cost. [`JwtLayer::token_cache`] keeps tokens that
+//! passed every check, found again by a keyed hash of their bytes with the full bytes compared.
+//! A hit skips only the signature check and the parse: `exp`, `nbf` and `max_age` (with the
+//! layer's clock and leeway), revocation, the CSRF binding of a cookie token, and that the key
+//! set the token was verified with is still current (a JWKS refresh or rotation starts it
+//! over) are checked on every hit. Only verified tokens get in, so forged ones never evict good
+//! ones; [`middleware::TokenCache`] bounds the entries and the token size kept;
+//! [`JwtLayer::token_cache_stats`] counts hits, misses and evictions. It is off by default.
+//!
+//! ```
+//! use tower_jwt_auth::middleware::TokenCache;
+//! use tower_jwt_auth::{JwtLayer, RemoteJwks};
+//!
+//! let keys = RemoteJwks::new("https://idp.example.com/.well-known/jwks.json")?;
+//! let layer = JwtLayer::<serde_json::Value>::new(keys).token_cache(TokenCache::new(10_000));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # gRPC (tonic)
 //!
 //! The same layer goes on a tonic server; handlers read [`Auth<C>`](Auth) from the request

@@ -8,9 +8,7 @@
 use std::future::Future;
 #[cfg(any(feature = "jwks", feature = "redis"))]
 use std::sync::atomic::{AtomicBool, Ordering};
-#[cfg(any(feature = "jwks", feature = "redis"))]
-use std::sync::{Mutex, MutexGuard};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[cfg(any(feature = "jwks", feature = "redis"))]
 use tokio::{runtime::Handle, task::AbortHandle};
@@ -65,7 +63,6 @@ impl Drop for Task {
 // is used as it is.
 
 /// Locks `mutex`, poisoned or not.
-#[cfg(any(feature = "jwks", feature = "redis"))]
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

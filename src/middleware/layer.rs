@@ -14,6 +14,7 @@ use super::service::JwtService;
 use crate::error::AuthError;
 use crate::keys::{KeySource, TrustedIssuer};
 use crate::token_source::TokenSource;
+use crate::verify::cache::{Cache, CacheStats, TokenCache};
 use crate::verify::{Csrf, Keys, Rules};
 
 /// A Tower layer that authenticates every request with a JWT and hands the typed claims `C`
@@ -108,8 +109,43 @@ impl<C> JwtLayer<C> {
         }
     }
 
+    /// The configuration, to change: a cache of tokens verified under the old rules starts
+    /// over empty.
     pub(super) fn config(&mut self) -> &mut Config {
-        Arc::make_mut(&mut self.config)
+        let config = Arc::make_mut(&mut self.config);
+        if let Some(cache) = &mut config.rules.cache {
+            *cache = Arc::new(Cache::new(cache.settings));
+        }
+        config
+    }
+
+    /// Keeps tokens that passed every check, so that the same token is not verified in full
+    /// again (off by default). A client sends its token many times in its lifetime; for
+    /// asymmetric keys the signature check is most of a request's cost, and a hit skips it and
+    /// the parse. What can change since is checked again on every hit: `exp`, `nbf` and
+    /// `max_age` with the layer's clock and leeway, revocation, the CSRF binding of a cookie
+    /// token, and that the key set the token was verified with is still the current one (a
+    /// JWKS refresh or rotation starts the token over). The full token bytes are compared, not
+    /// only their (keyed) hash; only verified tokens get in, so forged ones cannot evict good
+    /// ones; memory is bounded by [`TokenCache`]. Any setter called after this one starts the
+    /// cache over empty, and a layer never serves another layer's tokens.
+    ///
+    /// ```
+    /// use tower_jwt_auth::middleware::TokenCache;
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
+    ///     .token_cache(TokenCache::new(10_000));
+    /// assert_eq!(layer.token_cache_stats().unwrap().entries, 0);
+    /// ```
+    pub fn token_cache(mut self, cache: TokenCache) -> Self {
+        self.config().rules.cache = Some(Arc::new(Cache::new(cache)));
+        self
+    }
+
+    /// What the [token cache](Self::token_cache) did (hits, misses, evictions, entries), for
+    /// metrics; `None` without one.
+    pub fn token_cache_stats(&self) -> Option<CacheStats> {
+        self.config.rules.cache.as_ref().map(|cache| cache.stats())
     }
 
     /// Where to look for the token (default: `Authorization: Bearer`).
@@ -224,7 +260,7 @@ impl<C> JwtLayer<C> {
     /// The [`AuthError`] the layer would refuse the token with.
     pub async fn verify(&self, token: &str) -> Result<C, AuthError>
     where
-        C: DeserializeOwned,
+        C: DeserializeOwned + Clone + Send + Sync + 'static,
     {
         self.config.rules.verify(token, Csrf::Off).await
     }

@@ -10,6 +10,7 @@ mod respond;
 mod rules;
 mod service;
 
+pub use crate::verify::cache::{CacheStats, TokenCache};
 pub use body::ResponseBody;
 pub use config::DEFAULT_CSRF_HEADER;
 pub use future::ResponseFuture;

@@ -12,16 +12,19 @@ use crate::error::AuthError;
 use crate::revocation::RevocationStore;
 
 /// `exp` is required; `now` must be before `exp` and not before `nbf`, `leeway` seconds allowed.
-pub(crate) fn times(seen: &Seen<'_>, now: u64, leeway: u64) -> Result<(), AuthError> {
+pub(crate) fn times(
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    now: u64,
+    leeway: u64,
+) -> Result<(), AuthError> {
     let (now, leeway) = (now as f64, leeway as f64);
-    let exp = seen
-        .exp
-        .ok_or(AuthError::MissingClaim(Cow::Borrowed("exp")))?;
+    let exp = exp.ok_or(AuthError::MissingClaim(Cow::Borrowed("exp")))?;
     // RFC 7519 §4.1.4: the current time must be *before* `exp`.
     if now >= exp + leeway {
         return Err(AuthError::Expired);
     }
-    if seen.nbf.is_some_and(|nbf| now + leeway < nbf) {
+    if nbf.is_some_and(|nbf| now + leeway < nbf) {
         return Err(AuthError::NotYetValid);
     }
     Ok(())
@@ -30,7 +33,7 @@ pub(crate) fn times(seen: &Seen<'_>, now: u64, leeway: u64) -> Result<(), AuthEr
 /// With a maximum age: `iat` is required, not beyond `leeway` in the future, and at most
 /// `max_age` (plus `leeway`) seconds in the past.
 pub(crate) fn fresh(
-    seen: &Seen<'_>,
+    iat: Option<f64>,
     now: u64,
     leeway: u64,
     max_age: Option<u64>,
@@ -38,9 +41,7 @@ pub(crate) fn fresh(
     let Some(max_age) = max_age else {
         return Ok(());
     };
-    let iat = seen
-        .iat
-        .ok_or(AuthError::MissingClaim(Cow::Borrowed("iat")))?;
+    let iat = iat.ok_or(AuthError::MissingClaim(Cow::Borrowed("iat")))?;
     let (now, leeway, max_age) = (now as f64, leeway as f64, max_age as f64);
     if iat > now + leeway {
         return Err(AuthError::NotYetValid);
@@ -88,9 +89,9 @@ pub(crate) fn required(seen: &Seen<'_>, required: &[Box<str>]) -> Result<(), Aut
 }
 
 /// The request's CSRF header equals the token's `csrf` claim, compared in constant time.
-pub(crate) fn csrf(seen: &Seen<'_>, header: Option<&str>) -> Result<(), AuthError> {
+pub(crate) fn csrf(claim: Option<&str>, header: Option<&str>) -> Result<(), AuthError> {
     let header = header.ok_or(AuthError::CsrfMissing)?;
-    let claim = seen.csrf.as_deref().unwrap_or("");
+    let claim = claim.unwrap_or("");
     // Constant time: the comparison must not tell an attacker how much of a guess is right.
     if claim.is_empty() || !bool::from(claim.as_bytes().ct_eq(header.as_bytes())) {
         return Err(AuthError::CsrfMismatch);
@@ -102,16 +103,14 @@ pub(crate) fn csrf(seen: &Seen<'_>, header: Option<&str>) -> Result<(), AuthErro
 /// could never be taken back, so it is refused; a store that cannot answer fails closed unless
 /// `fail_open`.
 pub(crate) fn not_revoked(
-    seen: &Seen<'_>,
+    jti: Option<&str>,
+    sid: Option<&str>,
     store: &dyn RevocationStore,
     now: u64,
     fail_open: bool,
 ) -> Result<(), AuthError> {
-    let jti = seen
-        .jti
-        .as_deref()
-        .ok_or(AuthError::MissingClaim(Cow::Borrowed("jti")))?;
-    match store.check(jti, seen.sid.as_deref(), now) {
+    let jti = jti.ok_or(AuthError::MissingClaim(Cow::Borrowed("jti")))?;
+    match store.check(jti, sid, now) {
         Ok(revoked) => {
             logs::REVOCATION_OUTAGE.answered();
             if revoked {

@@ -3,68 +3,40 @@
 //! synchronous path serves tokens whose keys are at hand; the asynchronous one finishes after a
 //! JWKS refetch. Nothing here builds a response.
 
+pub(crate) mod cache;
 mod checks;
 mod header;
 mod logs;
 mod scan;
+mod scope;
 
 use std::fmt;
 use std::sync::Arc;
 
 use serde::de::{DeserializeOwned, DeserializeSeed};
-use serde::Deserialize;
 
 use crate::claims::{TokenType, TypeRule};
 use crate::clock::Clock;
 use crate::error::AuthError;
 use crate::keys::{KeySet, KeySource, Source, TrustedIssuer};
 use crate::revocation::RevocationStore;
+use cache::{Cache, Facts};
 pub(crate) use header::with_decoded;
-use scan::{ScanPlan, Text};
+use scan::ScanPlan;
+pub(crate) use scope::Csrf;
+use scope::{issuer_scope, select_issuer, Scope};
+
+/// What a layer's claims type must be: read from JSON, and shared by requests (the request
+/// extensions and the verified-token cache hold it).
+pub(crate) trait Claims: DeserializeOwned + Clone + Send + Sync + 'static {}
+
+impl<C: DeserializeOwned + Clone + Send + Sync + 'static> Claims for C {}
 
 /// Which keys verify a token: one source for every token, or one per trusted issuer.
 #[derive(Clone, Debug)]
 pub(crate) enum Keys {
     One(KeySource),
     ByIssuer(Arc<[TrustedIssuer]>),
-}
-
-/// What a token is checked against beyond the layer's fixed rules: the issuers and audiences
-/// (the layer's, or its issuer's), and the request's CSRF header when one is required.
-#[derive(Clone, Copy)]
-struct Scope<'a> {
-    issuers: &'a [Box<str>],
-    audiences: &'a [Box<str>],
-    csrf: Csrf<&'a str>,
-}
-
-/// The CSRF check of one request, over a borrowed (`&str`) or owned (`String`) header value.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Csrf<H> {
-    /// Header-authenticated, or a safe method.
-    Off,
-    /// Cookie-authenticated with an unsafe method: the header's value, which must equal the
-    /// token's `csrf` claim.
-    Required(Option<H>),
-}
-
-#[cfg(feature = "jwks")]
-impl<H: AsRef<str>> Csrf<H> {
-    /// The same check, borrowing its header value.
-    pub(crate) fn as_deref(&self) -> Csrf<&str> {
-        match self {
-            Self::Off => Csrf::Off,
-            Self::Required(header) => Csrf::Required(header.as_ref().map(AsRef::as_ref)),
-        }
-    }
-
-    /// The same check, owning its header value, to cross an `await`.
-    pub(crate) fn to_owned(&self) -> Csrf<String> {
-        match self {
-            Self::Off => Csrf::Off,
-            Self::Required(header) => Csrf::Required(header.as_ref().map(|h| h.as_ref().into())),
-        }
-    }
 }
 
 /// The outcome of the synchronous path: a verdict, or the need to fetch keys first.
@@ -104,6 +76,8 @@ pub(crate) struct Rules {
     pub(crate) revocation: Option<Arc<dyn RevocationStore>>,
     /// Accept tokens when the revocation store cannot answer.
     pub(crate) fail_open: bool,
+    /// Tokens verified before, found again without their signature check and parse.
+    pub(crate) cache: Option<Arc<Cache>>,
 }
 
 /// Longest required-claims list (tracked in a `u64` bit set, so the check allocates nothing).
@@ -130,12 +104,13 @@ impl Rules {
             clock: Clock::system(),
             revocation: None,
             fail_open: false,
+            cache: None,
         }
     }
 
     /// Verifies `token` with keys at hand; tokens whose keys must be fetched first are refused
     /// as `KeysUnavailable` (for callers that cannot wait, like refresh with static keys).
-    pub(crate) fn verify_now<C: DeserializeOwned>(
+    pub(crate) fn verify_now<C: Claims>(
         &self,
         token: &str,
         csrf: Csrf<&str>,
@@ -148,7 +123,7 @@ impl Rules {
     }
 
     /// Verifies `token`, waiting for one key refetch when the cached keys cannot decide.
-    pub(crate) async fn verify<C: DeserializeOwned>(
+    pub(crate) async fn verify<C: Claims>(
         &self,
         token: &str,
         csrf: Csrf<&str>,
@@ -161,16 +136,17 @@ impl Rules {
     }
 
     /// The synchronous path: everything that needs no I/O.
-    pub(crate) fn verify_cached<C: DeserializeOwned>(
-        &self,
-        token: &str,
-        csrf: Csrf<&str>,
-    ) -> Attempt<C> {
+    pub(crate) fn verify_cached<C: Claims>(&self, token: &str, csrf: Csrf<&str>) -> Attempt<C> {
         if token.len() > self.max_len {
             return Attempt::Done(Err(AuthError::TooLong {
                 len: token.len(),
                 max: self.max_len,
             }));
+        }
+        if let Some(cache) = &self.cache {
+            if let Some(verdict) = self.verify_from_cache(cache, token, csrf) {
+                return Attempt::Done(verdict);
+            }
         }
         let (source, scope, issuer) = match &self.keys {
             Keys::One(source) => (source, self.scope(csrf), None),
@@ -180,10 +156,7 @@ impl Rules {
             },
         };
         match &source.0 {
-            Source::Static(keys) => {
-                let _ = issuer;
-                Attempt::Done(self.verify_against(token, keys, scope))
-            }
+            Source::Static(keys) => Attempt::Done(self.verify_against(token, keys, scope, issuer)),
             #[cfg(feature = "jwks")]
             Source::Remote(remote) => {
                 let pending = || PendingKeys {
@@ -192,7 +165,7 @@ impl Rules {
                 };
                 match remote.cached() {
                     None => Attempt::Fetch(pending()),
-                    Some(keys) => match self.verify_against(token, &keys, scope) {
+                    Some(keys) => match self.verify_against(token, &keys, scope, issuer) {
                         Err(AuthError::UnknownKey) => Attempt::Fetch(pending()),
                         verdict => Attempt::Done(verdict),
                     },
@@ -203,7 +176,7 @@ impl Rules {
 
     /// The asynchronous path: one (shared, rate-limited) refetch, then the verdict.
     #[cfg(feature = "jwks")]
-    pub(crate) async fn verify_after_fetch<C: DeserializeOwned>(
+    pub(crate) async fn verify_after_fetch<C: Claims>(
         &self,
         token: &str,
         pending: PendingKeys,
@@ -218,7 +191,7 @@ impl Rules {
             (Keys::ByIssuer(issuers), Some(i)) => issuer_scope(&issuers[i], csrf),
             _ => self.scope(csrf),
         };
-        self.verify_against(token, &keys, scope)
+        self.verify_against(token, &keys, scope, pending.issuer)
     }
 
     fn scope<'a>(&'a self, csrf: Csrf<&'a str>) -> Scope<'a> {
@@ -230,11 +203,12 @@ impl Rules {
     }
 
     /// Verifies `token` against `keys` and deserializes its claims.
-    fn verify_against<C: DeserializeOwned>(
+    fn verify_against<C: Claims>(
         &self,
         token: &str,
-        keys: &KeySet,
+        keys: &Arc<KeySet>,
         scope: Scope<'_>,
+        issuer: Option<usize>,
     ) -> Result<C, AuthError> {
         let (message, signature) = token.rsplit_once('.').ok_or(AuthError::NotJwt)?;
         let (header, payload) = message.split_once('.').ok_or(AuthError::NotJwt)?;
@@ -257,17 +231,33 @@ impl Rules {
                 })
             }
         }
-        with_decoded(payload, |json| {
-            self.check_claims(json, scope)?;
-            serde_json::from_slice(json).map_err(|_| {
+        let (claims, facts) = with_decoded(payload, |json| {
+            let facts = self.check_claims(json, scope)?;
+            let claims: C = serde_json::from_slice(json).map_err(|_| {
                 logs::claims_do_not_fit::<C>(json);
                 AuthError::InvalidClaims
-            })
-        })
+            })?;
+            Ok((claims, facts))
+        })?;
+        if let (Some(cache), Some(facts)) = (&self.cache, facts) {
+            let verified = cache::Verified {
+                claims: Box::new(claims.clone()),
+                facts,
+                keys: Arc::clone(keys),
+                issuer,
+            };
+            cache.insert(
+                token,
+                verified,
+                self.clock.now() as f64 - self.leeway as f64,
+            );
+        }
+        Ok(claims)
     }
 
-    /// One scan of the payload, then each check on what it saw.
-    fn check_claims(&self, json: &[u8], scope: Scope<'_>) -> Result<(), AuthError> {
+    /// One scan of the payload, then each check on what it saw; with a cache, what its hits
+    /// will check again.
+    fn check_claims(&self, json: &[u8], scope: Scope<'_>) -> Result<Option<Facts>, AuthError> {
         let type_claim = self.token_type.as_ref().and_then(|t| t.0.claim());
         let plan = ScanPlan {
             type_claim,
@@ -285,8 +275,8 @@ impl Rules {
         de.end().map_err(|_| AuthError::InvalidClaims)?;
 
         let now = self.clock.now();
-        checks::times(&seen, now, self.leeway)?;
-        checks::fresh(&seen, now, self.leeway, self.max_age)?;
+        checks::times(seen.exp, seen.nbf, now, self.leeway)?;
+        checks::fresh(seen.iat, now, self.leeway, self.max_age)?;
         checks::matched(
             !scope.issuers.is_empty(),
             seen.iss,
@@ -309,12 +299,21 @@ impl Rules {
         }
         checks::required(&seen, &self.required)?;
         if let Csrf::Required(header) = scope.csrf {
-            checks::csrf(&seen, header)?;
+            checks::csrf(seen.csrf.as_deref(), header)?;
         }
         if let Some(store) = &self.revocation {
-            checks::not_revoked(&seen, &**store, now, self.fail_open)?;
+            let (jti, sid) = (seen.jti.as_deref(), seen.sid.as_deref());
+            checks::not_revoked(jti, sid, &**store, now, self.fail_open)?;
         }
-        Ok(())
+        // What a cache hit checks again, kept only when there is a cache.
+        Ok(self.cache.is_some().then(|| Facts {
+            exp: seen.exp.unwrap_or_default(),
+            nbf: seen.nbf,
+            iat: seen.iat,
+            jti: seen.jti.as_deref().map(Into::into),
+            sid: seen.sid.as_deref().map(Into::into),
+            csrf: seen.csrf.as_deref().map(Into::into),
+        }))
     }
 }
 
@@ -333,36 +332,7 @@ impl fmt::Debug for Rules {
             .field("clock", &self.clock)
             .field("revocation", &self.revocation.is_some())
             .field("fail_open", &self.fail_open)
+            .field("cache", &self.cache)
             .finish()
     }
-}
-
-fn issuer_scope<'a>(issuer: &'a TrustedIssuer, csrf: Csrf<&'a str>) -> Scope<'a> {
-    Scope {
-        issuers: &issuer.issuer,
-        audiences: &issuer.audiences,
-        csrf,
-    }
-}
-
-/// Picks the trusted issuer of a token by its (not yet verified) `iss`, before any key is
-/// touched: an unknown issuer never causes a fetch.
-fn select_issuer(token: &str, issuers: &[TrustedIssuer]) -> Result<usize, AuthError> {
-    #[derive(Deserialize)]
-    struct IssOnly<'a> {
-        #[serde(borrow, default)]
-        iss: Option<Text<'a>>,
-    }
-    let payload = token.split('.').nth(1).ok_or(AuthError::NotJwt)?;
-    with_decoded(payload, |json| {
-        let claims: IssOnly<'_> =
-            serde_json::from_slice(json).map_err(|_| AuthError::InvalidClaims)?;
-        let iss = claims
-            .iss
-            .ok_or(AuthError::MissingClaim(std::borrow::Cow::Borrowed("iss")))?;
-        issuers
-            .iter()
-            .position(|i| *i.issuer[0] == *iss)
-            .ok_or(AuthError::InvalidIssuer)
-    })
 }

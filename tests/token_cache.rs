@@ -1,0 +1,329 @@
+//! The verified-token cache (`JwtLayer::token_cache`): a token verified once is answered from
+//! the cache, and every hit checks again what can change: expiry, revocation, the CSRF binding,
+//! the key set (a JWKS rotation). Forged tokens never get in nor evict good ones; the bound
+//! holds; many tasks share it; a layer never serves another layer's rules.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use common::*;
+use serde_json::{json, Value};
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::middleware::{CacheStats, TokenCache};
+use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
+use tower_jwt_auth::{Auth, AuthError, JwtLayer, TokenSource, VerifyingKey};
+
+fn layer(clock: &ManualClock) -> JwtLayer<Value> {
+    JwtLayer::new(VerifyingKey::hs256(SECRET).unwrap())
+        .clock(clock.clone())
+        .token_cache(TokenCache::new(1000))
+}
+
+fn app(layer: JwtLayer<Value>) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|Auth(c): Auth<Value>| async move { Json(c) })
+                .post(|Auth(c): Auth<Value>| async move { Json(c) }),
+        )
+        .layer(layer)
+}
+
+fn token(changes: Value) -> String {
+    let mut claims = claims();
+    for (name, value) in changes.as_object().unwrap() {
+        claims[name] = value.clone();
+    }
+    hs256_token(&hs256_header(), &claims, SECRET)
+}
+
+fn stats(layer: &JwtLayer<Value>) -> CacheStats {
+    layer.token_cache_stats().unwrap()
+}
+
+#[tokio::test]
+async fn the_same_token_again_is_a_hit_with_the_same_claims() {
+    let layer = layer(&ManualClock::new(NOW));
+    let app = app(layer.clone());
+    let token = token(json!({}));
+    let first = with_bearer(&app, &token).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(
+        stats(&layer),
+        CacheStats {
+            hits: 0,
+            misses: 1,
+            evictions: 0,
+            entries: 1
+        }
+    );
+    let second = with_bearer(&app, &token).await;
+    assert_eq!((second.status, &second.body), (StatusCode::OK, &first.body));
+    assert_eq!(first.body["username"], "john");
+    assert_eq!(stats(&layer).hits, 1);
+    // `verify` outside a request takes the same path.
+    assert_eq!(layer.verify(&token).await.unwrap()["sub"], "1");
+    assert_eq!(stats(&layer).hits, 2);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_once_it_expires() {
+    let clock = ManualClock::new(NOW);
+    let layer = layer(&clock);
+    let app = app(layer.clone());
+    let token = token(json!({"exp": NOW + 60}));
+    assert_accepted(&app, &token).await;
+    assert_accepted(&app, &token).await;
+    // Within the leeway (30 s) past exp: still accepted, as a full verification would.
+    clock.advance(Duration::from_secs(80));
+    assert_accepted(&app, &token).await;
+    clock.advance(Duration::from_secs(20));
+    assert_eq!(
+        with_bearer(&app, &token).await.description(),
+        "token expired"
+    );
+    assert_eq!(stats(&layer).entries, 0, "an expired entry is dropped");
+    assert_eq!(layer.verify(&token).await, Err(AuthError::Expired));
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_once_revoked() {
+    let clock = ManualClock::new(NOW);
+    let store = MemoryStore::new();
+    let layer = layer(&clock).revocation(store.clone());
+    let app = app(layer.clone());
+    let token = token(json!({"jti": "j-7", "sid": "login-1"}));
+    assert_accepted(&app, &token).await;
+    assert_accepted(&app, &token).await;
+    assert_eq!(stats(&layer).hits, 1);
+    store
+        .revoke(Revocation::Token("j-7"), NOW + 3600)
+        .await
+        .unwrap();
+    assert_eq!(
+        with_bearer(&app, &token).await.description(),
+        "token revoked"
+    );
+    // The family too.
+    let other = token_with_family("j-8", "login-2");
+    assert_accepted(&app, &other).await;
+    assert_accepted(&app, &other).await;
+    store
+        .revoke(Revocation::Family("login-2"), NOW + 3600)
+        .await
+        .unwrap();
+    assert_eq!(
+        with_bearer(&app, &other).await.description(),
+        "token revoked"
+    );
+}
+
+fn token_with_family(jti: &str, sid: &str) -> String {
+    token(json!({"jti": jti, "sid": sid}))
+}
+
+#[tokio::test]
+async fn the_csrf_binding_of_a_cookie_token_is_checked_on_every_hit() {
+    let clock = ManualClock::new(NOW);
+    let layer = layer(&clock).token_source(TokenSource::cookie("access"));
+    let app = app(layer.clone());
+    let token = token(json!({"csrf": "right-value"}));
+    let post = |csrf: Option<&str>| {
+        let mut request = Request::post("/").header("cookie", format!("access={token}"));
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        send(&app, request.body(Body::empty()).unwrap())
+    };
+    // Cached by a safe request, which reads no CSRF value: the first POST verifies in full.
+    let get = request(&app, "/", &[("cookie", &format!("access={token}"))]).await;
+    assert_eq!(get.status, StatusCode::OK);
+    assert_eq!(post(Some("wrong")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(post(Some("right-value")).await.status, StatusCode::OK);
+    let hits = stats(&layer).hits;
+    // Now cached with its CSRF value: hits, each checked.
+    assert_eq!(post(Some("right-value")).await.status, StatusCode::OK);
+    let wrong = post(Some("right-valuE")).await;
+    assert_eq!(
+        (wrong.status, wrong.description()),
+        (StatusCode::FORBIDDEN, "CSRF token does not match")
+    );
+    let missing = post(None).await;
+    assert_eq!(
+        (missing.status, missing.description()),
+        (StatusCode::FORBIDDEN, "CSRF token missing")
+    );
+    assert_eq!(stats(&layer).hits, hits + 3);
+}
+
+#[tokio::test]
+async fn a_forged_signature_on_a_cached_token_is_refused() {
+    let layer = layer(&ManualClock::new(NOW));
+    let app = app(layer.clone());
+    let token = token(json!({}));
+    assert_accepted(&app, &token).await;
+    let (message, _) = token.rsplit_once('.').unwrap();
+    for forged in [
+        format!(
+            "{message}.{}",
+            hs256_sign(b"another secret that is 32+ bytes long", message)
+        ),
+        format!("{message}."),
+        format!("{message}.AAAA"),
+    ] {
+        assert_eq!(
+            with_bearer(&app, &forged).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{forged}"
+        );
+    }
+    // The forged ones did not get in.
+    assert_eq!(stats(&layer).entries, 1);
+}
+
+#[tokio::test]
+async fn the_bound_holds_and_a_flood_of_forged_tokens_evicts_nothing() {
+    let layer = JwtLayer::<Value>::new(VerifyingKey::hs256(SECRET).unwrap())
+        .clock(ManualClock::new(NOW))
+        .token_cache(TokenCache::new(64));
+    let app = app(layer.clone());
+    for i in 0..500 {
+        assert_accepted(&app, &token(json!({"jti": format!("unique-{i}")}))).await;
+    }
+    let after_flood = stats(&layer);
+    assert!(after_flood.entries <= 64, "{after_flood:?}");
+    assert!(after_flood.evictions >= 500 - 64, "{after_flood:?}");
+
+    let good = token(json!({"jti": "kept"}));
+    assert_accepted(&app, &good).await;
+    let entries = stats(&layer).entries;
+    for i in 0..500 {
+        let forged = hs256_token(
+            &hs256_header(),
+            &json!({"jti": format!("forged-{i}"), "exp": NOW + 900}),
+            b"an attacker's secret, 32 bytes long!",
+        );
+        assert_eq!(
+            with_bearer(&app, &forged).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(stats(&layer).entries, entries, "forged tokens never get in");
+    let hits = stats(&layer).hits;
+    assert_accepted(&app, &good).await;
+    assert_eq!(
+        stats(&layer).hits,
+        hits + 1,
+        "the good token is still cached"
+    );
+}
+
+#[tokio::test]
+async fn tokens_over_the_size_limit_are_verified_every_time() {
+    let layer = JwtLayer::<Value>::new(VerifyingKey::hs256(SECRET).unwrap())
+        .clock(ManualClock::new(NOW))
+        .token_cache(TokenCache::new(100).max_token_len(200));
+    let app = app(layer.clone());
+    let long = token(json!({"padding": "x".repeat(300)}));
+    assert_accepted(&app, &long).await;
+    assert_accepted(&app, &long).await;
+    assert_eq!(stats(&layer).entries, 0);
+    assert_eq!(stats(&layer).hits, 0);
+}
+
+#[tokio::test]
+async fn another_layers_rules_are_never_served_from_the_cache() {
+    let api = layer(&ManualClock::new(NOW)).audience("api");
+    let token = token(json!({"aud": "api"}));
+    assert_eq!(api.verify(&token).await.unwrap()["aud"], "api");
+    // A clone given other rules starts its own, empty cache.
+    let other = api.clone().audience("other");
+    assert_eq!(stats(&other).entries, 0);
+    assert_eq!(other.verify(&token).await, Err(AuthError::InvalidAudience));
+    assert_eq!(api.verify(&token).await.unwrap()["aud"], "api");
+    assert_eq!(stats(&api).hits, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_tasks_share_the_cache() {
+    let layer = layer(&ManualClock::new(NOW));
+    let app = app(layer.clone());
+    let tokens: Vec<String> = (0..8)
+        .map(|i| token(json!({"jti": format!("t-{i}")})))
+        .collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..32 {
+        let (app, tokens) = (app.clone(), tokens.clone());
+        tasks.spawn(async move {
+            for round in 0..50 {
+                let token = &tokens[(task + round) % tokens.len()];
+                let reply = with_bearer(&app, token).await;
+                assert_eq!(reply.status, StatusCode::OK);
+                assert_eq!(reply.body["jti"], payload(token)["jti"]);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let stats = stats(&layer);
+    assert_eq!(stats.hits + stats.misses, 32 * 50);
+    assert_eq!(stats.entries, 8);
+    assert!(stats.hits >= 32 * 50 - 8 * 32, "{stats:?}");
+}
+
+#[cfg(feature = "jwks")]
+#[tokio::test]
+async fn a_token_whose_key_left_the_jwks_is_refused_from_the_cache() {
+    use common::jwks::JwksProvider;
+    use common::keys::{jwks_document, signing_key};
+    use tower_jwt_auth::{Algorithm, RemoteJwks, TokenIssuer};
+
+    let old = signing_key("ec256", Algorithm::ES256, "old");
+    let new = signing_key("ed25519", Algorithm::EdDSA, "new");
+    let server = JwksProvider::start(jwks_document([&old, &new])).await;
+    let keys = RemoteJwks::builder(&server.url())
+        .refetch_cooldown(Duration::ZERO)
+        .build()
+        .unwrap();
+    keys.ready(Duration::from_secs(5)).await.unwrap();
+    let layer = JwtLayer::<Value>::new(keys)
+        .clock(ManualClock::new(NOW))
+        .token_cache(TokenCache::new(100));
+    let app = app(layer.clone());
+    let issue = |key: &tower_jwt_auth::SigningKey| {
+        TokenIssuer::new(key.clone())
+            .clock(ManualClock::new(NOW))
+            .issue(&json!({"sub": "1"}))
+            .unwrap()
+            .token
+    };
+    let (by_old, by_new) = (issue(&old), issue(&new));
+    for _ in 0..2 {
+        assert_accepted(&app, &by_old).await;
+        assert_accepted(&app, &by_new).await;
+    }
+    assert_eq!(stats(&layer).hits, 2);
+
+    // The provider rotates "old" out; an unknown kid makes the layer refetch.
+    server.set_document(jwks_document([&new]));
+    let unknown = issue(&signing_key("ec256", Algorithm::ES256, "unknown"));
+    assert_eq!(
+        with_bearer(&app, &unknown).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        with_bearer(&app, &by_old).await.description(),
+        "unknown signing key"
+    );
+    // The token of the key that stayed verifies again against the new set, then hits.
+    assert_accepted(&app, &by_new).await;
+    let hits = stats(&layer).hits;
+    assert_accepted(&app, &by_new).await;
+    assert_eq!(stats(&layer).hits, hits + 1);
+}
