@@ -80,6 +80,17 @@ pub fn jsonwebtoken_ready() {
     let _ = tower_jwt_auth::VerifyingKey::hs256([0u8; 32]);
 }
 
+/// The output of a future that is ready at its first poll, as `JwtLayer::verify` is with keys
+/// at hand: tests that call it thousands of times need no runtime.
+pub fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the future waited, though its keys were at hand"),
+    }
+}
+
 /// A token signed with a private key from `tests/keys/`, with exactly this payload.
 pub fn signed_token(alg: Algorithm, private_pem: &str, payload: &Value) -> String {
     jsonwebtoken_ready();
