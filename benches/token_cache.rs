@@ -1,0 +1,214 @@
+//! What the verified-token cache saves: for each algorithm, one authenticated request through
+//! `JwtLayer` without the cache (cold: the signature checked every time), with it (warm: the
+//! same token again), and an empty router as the floor, in the same run.
+//!
+//! Before criterion's groups it prints the figures this machine can resolve: the arms
+//! interleaved (each round runs a batch of every arm in turn, so background load hits them
+//! alike) as medians of per-round ratios to the empty router, and the heap allocations per
+//! request of each arm, counted by a counting global allocator.
+//!
+//! Run with `cargo bench --bench token_cache -- --noplot`.
+
+mod common;
+
+use common::{bench_arm, config, send, Claims, User};
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use criterion::{criterion_group, Criterion};
+use tokio::runtime::Runtime;
+use tower_jwt_auth::middleware::TokenCache;
+use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
+
+/// Counts every allocation, so that a bench can report allocations per request.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is passed on to the system allocator unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's guarantees for `layout` are the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above, that is from the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const HS256_SECRET: &[u8] = b"a bench-only HS256 secret, 32 bytes or more";
+
+fn key_pair(alg: Algorithm) -> (SigningKey, VerifyingKey) {
+    let pem = |name: &str, half: &str| {
+        std::fs::read(format!(
+            "{}/tests/keys/{name}_{half}.pem",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("test key")
+    };
+    let name = match alg {
+        Algorithm::HS256 => {
+            return (
+                SigningKey::hs256(HS256_SECRET).expect("HS256"),
+                VerifyingKey::hs256(HS256_SECRET).expect("HS256"),
+            )
+        }
+        Algorithm::RS256 => "rsa",
+        Algorithm::ES256 => "ec256",
+        Algorithm::EdDSA => "ed25519",
+        other => panic!("no bench key for {other:?}"),
+    };
+    (
+        SigningKey::from_pem(pem(name, "private"), alg).expect("signing key"),
+        VerifyingKey::from_pem(pem(name, "public"), alg).expect("verifying key"),
+    )
+}
+
+/// The arms of one algorithm: the empty floor, the layer without and with the cache.
+struct Arms {
+    name: String,
+    auth: HeaderValue,
+    routers: [(&'static str, Router); 3],
+}
+
+fn arms(alg: Algorithm) -> Arms {
+    let (signing, verifying) = key_pair(alg);
+    let token = TokenIssuer::new(signing)
+        .ttl(Duration::from_secs(365 * 24 * 3600))
+        .token_type(TokenType::claim("type", "access"))
+        .issue(&User {
+            sub: "4f1c2a9e-7b3d-4c8a-9e21-5d6f0a7b8c9d",
+            username: "ada.lovelace",
+        })
+        .expect("token")
+        .token;
+    let routed = |layer: JwtLayer<Claims>| {
+        Router::new()
+            .route(
+                "/",
+                get(|Auth(claims): Auth<Claims>| async move {
+                    black_box(claims);
+                    StatusCode::OK
+                }),
+            )
+            .layer(layer)
+    };
+    let cold = JwtLayer::<Claims>::new(verifying);
+    let warm = cold.clone().token_cache(TokenCache::new(10_000));
+    Arms {
+        name: format!("{alg:?}"),
+        auth: HeaderValue::try_from(format!("Bearer {token}")).expect("header"),
+        routers: [
+            (
+                "empty_router",
+                Router::new().route("/", get(|| async { StatusCode::OK })),
+            ),
+            ("cold", routed(cold)),
+            ("warm", routed(warm)),
+        ],
+    }
+}
+
+const ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::HS256,
+    Algorithm::RS256,
+    Algorithm::ES256,
+    Algorithm::EdDSA,
+];
+
+/// Per-round ratios to the empty router, interleaved, and allocations per request.
+fn interleaved(rt: &Runtime) {
+    const ROUNDS: usize = 150;
+    const BATCH: u32 = 100;
+    println!("token_cache: medians of {ROUNDS} interleaved rounds of {BATCH} requests per arm");
+    println!(
+        "| alg | cold / empty | warm / empty | warm / cold | allocations: empty, cold, warm |"
+    );
+    println!("|---|---|---|---|---|");
+    for alg in ALGORITHMS {
+        let arms = arms(alg);
+        for (id, router) in &arms.routers {
+            assert_eq!(
+                rt.block_on(send(router, &arms.auth)),
+                StatusCode::OK,
+                "{id}"
+            );
+        }
+        let mut ratios: [Vec<f64>; 3] = Default::default();
+        for round in 0..ROUNDS {
+            let mut times = [0f64; 3];
+            // Rotate the order too, so that no arm always runs first.
+            for k in 0..3 {
+                let i = (round + k) % 3;
+                let router = &arms.routers[i].1;
+                let start = Instant::now();
+                rt.block_on(async {
+                    for _ in 0..BATCH {
+                        black_box(send(router, &arms.auth).await);
+                    }
+                });
+                times[i] = start.elapsed().as_secs_f64();
+            }
+            ratios[0].push(times[1] / times[0]);
+            ratios[1].push(times[2] / times[0]);
+            ratios[2].push(times[2] / times[1]);
+        }
+        let allocations = arms.routers.each_ref().map(|(_, router)| {
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            rt.block_on(async {
+                for _ in 0..1000 {
+                    black_box(send(router, &arms.auth).await);
+                }
+            });
+            (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / 1000.0
+        });
+        let [cold, warm, gain] = ratios.map(median);
+        println!(
+            "| {} | {cold:.2} | {warm:.2} | {gain:.3} | {:.1}, {:.1}, {:.1} |",
+            arms.name, allocations[0], allocations[1], allocations[2]
+        );
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn token_cache(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    interleaved(&rt);
+    for alg in ALGORITHMS {
+        let arms = arms(alg);
+        let mut group = c.benchmark_group(format!("token_cache/{}", arms.name));
+        for (id, router) in &arms.routers {
+            bench_arm(&mut group, &rt, id, router, &arms.auth);
+        }
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = token_cache
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
