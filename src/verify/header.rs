@@ -16,6 +16,7 @@ use crate::keys::{KeySet, VerifyingKey};
 
 /// Decoded header and payload up to this size stay on the stack.
 const STACK_BUF: usize = 4096;
+const SMALL_BUF: usize = 512;
 
 /// The header fields this crate reads. Every other member is parsed as strictly as the payload's
 /// (numbers in range, nesting bounded by serde_json's recursion limit), and a member given twice
@@ -109,23 +110,35 @@ pub(crate) fn select_key<'k>(
     Ok(key)
 }
 
-/// Base64url-decodes `part` into a stack buffer when it fits, and hands the bytes to `f`.
+/// Base64url-decodes `part` into a stack buffer when it fits, and hands the bytes to `f`. A
+/// header or a typical payload fits the small buffer: only a buffer of about its size is
+/// zeroed, not 4 KiB each time.
 pub(crate) fn with_decoded<T>(
     part: &str,
     f: impl FnOnce(&[u8]) -> Result<T, AuthError>,
 ) -> Result<T, AuthError> {
-    let mut stack = [0u8; STACK_BUF];
-    if base64::decoded_len_estimate(part.len()) <= STACK_BUF {
-        let n = URL_SAFE_NO_PAD
-            .decode_slice(part, &mut stack)
-            .map_err(|_| AuthError::Malformed)?;
-        f(&stack[..n])
+    let estimate = base64::decoded_len_estimate(part.len());
+    if estimate <= SMALL_BUF {
+        on_stack::<SMALL_BUF, T>(part, f)
+    } else if estimate <= STACK_BUF {
+        on_stack::<STACK_BUF, T>(part, f)
     } else {
         let heap = URL_SAFE_NO_PAD
             .decode(part)
             .map_err(|_| AuthError::Malformed)?;
         f(&heap)
     }
+}
+
+fn on_stack<const N: usize, T>(
+    part: &str,
+    f: impl FnOnce(&[u8]) -> Result<T, AuthError>,
+) -> Result<T, AuthError> {
+    let mut buf = [0u8; N];
+    let n = URL_SAFE_NO_PAD
+        .decode_slice(part, &mut buf)
+        .map_err(|_| AuthError::Malformed)?;
+    f(&buf[..n])
 }
 
 /// `typ` values compare as media types (RFC 7515 §4.1.9): case-insensitively, and with the
@@ -165,6 +178,14 @@ mod tests {
             Ok(b"{\"a\":1}".to_vec())
         );
         assert_eq!(with_decoded(&large, |b| Ok(b.len())), Ok(STACK_BUF * 2));
+        // Every size about the edges of the two stack buffers decodes whole.
+        for edge in [SMALL_BUF, STACK_BUF] {
+            for len in edge - 4..edge + 4 {
+                let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let part = URL_SAFE_NO_PAD.encode(&bytes);
+                assert_eq!(with_decoded(&part, |b| Ok(b.to_vec())), Ok(bytes), "{len}");
+            }
+        }
         assert_eq!(with_decoded("a*b", |_| Ok(())), Err(AuthError::Malformed));
         assert_eq!(with_decoded("eyJ=", |_| Ok(())), Err(AuthError::Malformed));
     }
