@@ -226,8 +226,8 @@
 //! passed every check, found again by a keyed hash of their bytes with the full bytes compared.
 //! A hit skips only the signature check and the parse: `exp`, `nbf` and `max_age` (with the
 //! layer's clock and leeway), revocation, the CSRF binding of a cookie token, and that the key
-//! set the token was verified with is still current (a JWKS refresh or rotation starts it
-//! over) are checked on every hit. Only verified tokens get in, so forged ones never evict good
+//! set the token was verified with is still current (a JWKS refresh that changes the document
+//! starts it over) are checked on every hit. Only verified tokens get in, so forged ones never evict good
 //! ones; [`middleware::TokenCache`] bounds the entries and the token size kept;
 //! [`JwtLayer::token_cache_stats`] counts hits, misses and evictions. It is off by default.
 //!

@@ -327,3 +327,47 @@ async fn a_token_whose_key_left_the_jwks_is_refused_from_the_cache() {
     assert_accepted(&app, &by_new).await;
     assert_eq!(stats(&layer).hits, hits + 1);
 }
+
+#[cfg(feature = "jwks")]
+#[tokio::test]
+async fn a_jwks_refresh_that_changes_nothing_keeps_the_cached_tokens() {
+    use common::jwks::JwksProvider;
+    use common::keys::{jwks_document, signing_key};
+    use common::wait::eventually;
+    use tower_jwt_auth::{Algorithm, RemoteJwks, TokenIssuer};
+
+    let key = signing_key("ec256", Algorithm::ES256, "k1");
+    let server = JwksProvider::start(jwks_document([&key])).await;
+    server.set_cache_control(Some("max-age=1"));
+    let keys = RemoteJwks::builder(&server.url())
+        .cache_bounds(Duration::from_secs(1), Duration::from_secs(1))
+        .build()
+        .unwrap();
+    keys.ready(Duration::from_secs(5)).await.unwrap();
+    let layer = JwtLayer::<Value>::new(keys)
+        .clock(ManualClock::new(NOW))
+        .token_cache(TokenCache::new(100));
+    let app = app(layer.clone());
+    let token = TokenIssuer::new(key.clone())
+        .clock(ManualClock::new(NOW))
+        .issue(&json!({"sub": "1"}))
+        .unwrap()
+        .token;
+    assert_accepted(&app, &token).await;
+    let fetched = server.hits();
+    // Refreshed in the background (about every 0.85 s), the same document each time.
+    assert!(
+        eventually(Duration::from_secs(5), || server.hits() >= fetched + 2)
+            .await
+            .is_some()
+    );
+    let hits = stats(&layer).hits;
+    assert_accepted(&app, &token).await;
+    assert_eq!(
+        stats(&layer).hits,
+        hits + 1,
+        "still a hit after {} refreshes",
+        server.hits() - fetched
+    );
+    assert_eq!(stats(&layer).misses, 1);
+}

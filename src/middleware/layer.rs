@@ -125,7 +125,8 @@ impl<C> JwtLayer<C> {
     /// the parse. What can change since is checked again on every hit: `exp`, `nbf` and
     /// `max_age` with the layer's clock and leeway, revocation, the CSRF binding of a cookie
     /// token, and that the key set the token was verified with is still the current one (a
-    /// JWKS refresh or rotation starts the token over). The full token bytes are compared, not
+    /// JWKS refresh that changes the document starts the token over; one that brings the same
+    /// document keeps it). The full token bytes are compared, not
     /// only their (keyed) hash; only verified tokens get in, so forged ones cannot evict good
     /// ones; memory is bounded by [`TokenCache`]. Any setter called after this one starts the
     /// cache over empty, and a layer never serves another layer's tokens.

@@ -107,6 +107,8 @@ pub(super) struct Fetched {
     pub(super) lifetime: Duration,
     pub(super) skipped: Vec<Skipped>,
     pub(super) url: Url,
+    /// The document's bytes.
+    pub(super) document: Vec<u8>,
 }
 
 /// The JWKS document at `url`, and how long it may be cached.
@@ -122,6 +124,7 @@ pub(super) async fn jwks(
             lifetime,
             skipped,
             url: url.clone(),
+            document,
         }),
         // Say why each key was unusable: the document as a whole is.
         (Err(error), skipped) if !skipped.is_empty() => {

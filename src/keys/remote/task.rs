@@ -53,6 +53,8 @@ pub(super) struct State {
     jwks_uri: Option<Url>,
     /// The JWKs the last document skipped, each logged at `warn` once, when first seen.
     skipped: Vec<Skipped>,
+    /// The last document read, to tell a refresh that changed nothing.
+    document: Option<Vec<u8>>,
     /// While fetches fail: when the first failed, when the last `warn` was written, and how many
     /// failed since.
     outage: Option<Outage>,
@@ -96,6 +98,7 @@ impl Shared {
                 last_error: None,
                 jwks_uri: None,
                 skipped: Vec::new(),
+                document: None,
                 outage: None,
             }),
             wake: Notify::new(),
@@ -144,6 +147,7 @@ impl Shared {
                 lifetime,
                 skipped,
                 url,
+                document,
             }) => {
                 let refresh_in = lifetime / 20 * 17;
                 state.next_due = later(now, refresh_in);
@@ -152,8 +156,17 @@ impl Shared {
                 let failures = std::mem::take(&mut state.failures);
                 let down_for = state.outage.take().map(|o| now - o.since);
                 let reported = std::mem::replace(&mut state.skipped, skipped.clone());
-                let keys = Arc::new(keys);
-                let old = write(&self.keys).replace(Arc::clone(&keys));
+                // The same document again keeps the same key set, so that what was verified
+                // with it (the verified-token cache) stays valid.
+                let same = state.document.as_deref() == Some(&document[..]);
+                state.document = Some(document);
+                let (keys, old) = match self.read_keys() {
+                    Some(current) if same => (Arc::clone(&current), Some(current)),
+                    _ => {
+                        let keys = Arc::new(keys);
+                        (Arc::clone(&keys), write(&self.keys).replace(keys))
+                    }
+                };
                 self.loaded.send_replace(true);
                 self.fetched.notify_waiters();
                 drop(state);
