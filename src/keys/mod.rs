@@ -11,6 +11,7 @@ mod publish;
 #[cfg(feature = "jwks")]
 mod remote;
 mod set;
+mod signature;
 mod signing;
 mod source;
 mod verifying;

@@ -29,6 +29,9 @@ pub struct VerifyingKey {
     pub(crate) key: DecodingKey,
     pub(crate) algorithm: Algorithm,
     pub(crate) kid: Option<Box<str>>,
+    /// For an HMAC key with the AWS-LC backend, its key schedule, made once.
+    #[cfg(feature = "aws_lc_rs")]
+    pub(crate) hmac: Option<super::signature::HmacKey>,
 }
 
 impl VerifyingKey {
@@ -65,10 +68,16 @@ impl VerifyingKey {
     /// secret shorter than its hash output.
     pub fn hmac(secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Result<Self, KeyError> {
         let secret = checked_secret(secret.as_ref(), algorithm)?;
-        Ok(Self::bound(
+        let key = Self::bound(
             DecodingKey::from_secret(secret).map_err(|_| KeyError::WrongAlgorithm(algorithm))?,
             algorithm,
-        ))
+        );
+        #[cfg(feature = "aws_lc_rs")]
+        let key = Self {
+            hmac: super::signature::HmacKey::new(algorithm, secret),
+            ..key
+        };
+        Ok(key)
     }
 
     /// An HMAC secret read from the environment variable `var` (its UTF-8 bytes).
@@ -306,6 +315,8 @@ impl VerifyingKey {
             key,
             algorithm,
             kid: None,
+            #[cfg(feature = "aws_lc_rs")]
+            hmac: None,
         }
     }
 }

@@ -221,16 +221,7 @@ impl Rules {
         };
         let allowed = &self.algorithms;
         let key = with_decoded(header, |json| header::select_key(json, keys, typ, allowed))?;
-        match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, key.algorithm) {
-            Ok(true) => {}
-            Ok(false) => return Err(AuthError::InvalidSignature),
-            Err(e) => {
-                return Err(match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::Base64(_) => AuthError::Malformed,
-                    _ => AuthError::InvalidSignature,
-                })
-            }
-        }
+        key.check_signature(message.as_bytes(), signature)?;
         let (claims, facts) = with_decoded(payload, |json| {
             let facts = self.check_claims(json, scope)?;
             let claims: C = serde_json::from_slice(json).map_err(|_| {
