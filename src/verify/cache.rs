@@ -218,24 +218,31 @@ impl Rules {
         token: &str,
         csrf: Csrf<&str>,
     ) -> Option<Result<C, AuthError>> {
-        let usable = cache.get(token).filter(|hit| {
+        let current = |hit: &Verified| {
             let source = match (&self.keys, hit.issuer) {
                 (Keys::One(source), None) => source,
                 (Keys::ByIssuer(issuers), Some(i)) => &issuers[i].keys,
                 _ => return false,
             };
-            let current = match &source.0 {
+            match &source.0 {
                 Source::Static(keys) => Arc::ptr_eq(keys, &hit.keys),
                 #[cfg(feature = "jwks")]
                 Source::Remote(remote) => remote
                     .cached()
                     .is_some_and(|keys| Arc::ptr_eq(&keys, &hit.keys)),
-            };
+            }
+        };
+        let hit = match cache.get(token) {
+            Some(hit) if !current(&hit) => {
+                // Verified with keys since replaced: never served again.
+                cache.remove(token);
+                None
+            }
             // A request that needs the CSRF binding, on a token verified without reading it.
-            let csrf_known = !matches!(csrf, Csrf::Required(_)) || hit.facts.csrf.is_some();
-            current && csrf_known
-        });
-        let Some(hit) = usable else {
+            Some(hit) if matches!(csrf, Csrf::Required(_)) && hit.facts.csrf.is_none() => None,
+            hit => hit,
+        };
+        let Some(hit) = hit else {
             cache.miss();
             return None;
         };
