@@ -321,7 +321,11 @@ async fn a_token_whose_key_left_the_jwks_is_refused_from_the_cache() {
         with_bearer(&app, &by_old).await.description(),
         "unknown signing key"
     );
-    assert_eq!(stats(&layer).entries, 1, "the old key's token is dropped from the cache");
+    assert_eq!(
+        stats(&layer).entries,
+        1,
+        "the old key's token is dropped from the cache"
+    );
     // The token of the key that stayed verifies again against the new set, then hits.
     assert_accepted(&app, &by_new).await;
     let hits = stats(&layer).hits;

@@ -29,6 +29,7 @@ use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use serde_json::Value;
 use sha2::Sha256;
 use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::middleware::TokenCache;
 use tower_jwt_auth::{Algorithm, AuthError, JwtLayer, TokenType, VerifyingKey};
 
 const DEFAULT_ITERATIONS: u64 = 3000;
@@ -82,6 +83,9 @@ struct Target {
     name: &'static str,
     rules: Rules,
     layer: JwtLayer<Value>,
+    /// The same layer with the verified-token cache: it must decide every token alike, the
+    /// first time (a miss) and the second (a hit, for an accepted token).
+    cached: JwtLayer<Value>,
     signer: Signer,
     /// A key of the same kind that is not the layer's.
     stranger: Signer,
@@ -176,6 +180,7 @@ fn target(name: &'static str, rules: Rules) -> Target {
     payload.set("scope", quoted("orders:read"));
     Target {
         name,
+        cached: layer(&rules, key.clone()).token_cache(TokenCache::new(1024)),
         layer: layer(&rules, key),
         rules,
         signer,
@@ -412,8 +417,17 @@ fn the_layer_decides_every_fuzzed_token_as_the_oracle_does() {
                 describe(target, &token)
             );
         }
+        let cached = catch_unwind(AssertUnwindSafe(|| {
+            let first = ready(target.cached.verify(&token));
+            (first, ready(target.cached.verify(&token)))
+        }));
         let failure = match (&verdict, &decision) {
             (_, Err(_)) => Some("the layer PANICKED".to_owned()),
+            (_, Ok(alone)) if !cached.as_ref().is_ok_and(|(a, b)| a == alone && b == alone) => {
+                Some(format!(
+                    "the layer with a token cache decided otherwise: {cached:?} against {alone:?}"
+                ))
+            }
             (Verdict::Refuse(why), Ok(Ok(_))) => Some(format!(
                 "the layer ACCEPTED what the oracle refuses ({why})"
             )),
