@@ -20,6 +20,7 @@ use axum::Router;
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "redis")]
 use tokio::runtime::Runtime;
 use tower_jwt_auth::clock::Clock;
 use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore, StoreError};

@@ -5,12 +5,10 @@ mod common;
 
 use axum::routing::get;
 use axum::{Json, Router};
-use common::jwks::JwksProvider;
-use common::keys::{jwks_document, signing_key};
 use common::*;
 use serde_json::{json, Value};
 use tower_jwt_auth::clock::ManualClock;
-use tower_jwt_auth::{Algorithm, Auth, AuthError, JwtLayer, RemoteJwks, TokenType, VerifyingKey};
+use tower_jwt_auth::{Auth, AuthError, JwtLayer, TokenType, VerifyingKey};
 
 fn layer() -> JwtLayer<Value> {
     JwtLayer::new(VerifyingKey::hs256(SECRET).unwrap())
@@ -149,8 +147,13 @@ async fn verify_names_the_reason_of_each_refusal() {
     ));
 }
 
+#[cfg(feature = "jwks")]
 #[tokio::test]
 async fn verify_waits_for_remote_keys_like_the_layer() {
+    use common::jwks::JwksProvider;
+    use common::keys::{jwks_document, signing_key};
+    use tower_jwt_auth::{Algorithm, RemoteJwks};
+
     let key = signing_key("rsa", Algorithm::RS256, "k1");
     let mut server = JwksProvider::start(jwks_document([&key])).await;
     let layer = JwtLayer::<Value>::new(RemoteJwks::new(&server.url()).unwrap());
