@@ -11,7 +11,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{checks, Claims, Csrf, Keys, Rules};
+use super::{Claims, Csrf, Keys, Rules};
 use crate::error::AuthError;
 use crate::keys::{KeySet, Source};
 use crate::task::lock;
@@ -250,19 +250,10 @@ impl Rules {
         cache.hit();
         let facts = &hit.facts;
         let now = self.clock.now();
-        let checked = checks::times(Some(facts.exp), facts.nbf, now, self.leeway)
-            .and_then(|()| checks::fresh(facts.iat, now, self.leeway, self.max_age))
-            .and_then(|()| match csrf {
-                Csrf::Required(header) => checks::csrf(facts.csrf.as_deref(), header),
-                Csrf::Off => Ok(()),
-            })
-            .and_then(|()| match &self.revocation {
-                Some(store) => {
-                    let (jti, sid) = (facts.jti.as_deref(), facts.sid.as_deref());
-                    checks::not_revoked(jti, sid, &**store, now, self.fail_open)
-                }
-                None => Ok(()),
-            });
+        let (jti, sid) = (facts.jti.as_deref(), facts.sid.as_deref());
+        let checked = self
+            .check_times(Some(facts.exp), facts.nbf, facts.iat, now)
+            .and_then(|()| self.check_binding(facts.csrf.as_deref(), csrf, jti, sid, now));
         if checked == Err(AuthError::Expired) {
             cache.remove(token);
         }

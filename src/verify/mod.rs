@@ -246,6 +246,37 @@ impl Rules {
         Ok(claims)
     }
 
+    /// The checks that time changes the answer of: `exp`, `nbf` and the maximum age (`iat`).
+    fn check_times(
+        &self,
+        exp: Option<f64>,
+        nbf: Option<f64>,
+        iat: Option<f64>,
+        now: u64,
+    ) -> Result<(), AuthError> {
+        checks::times(exp, nbf, now, self.leeway)?;
+        checks::fresh(iat, now, self.leeway, self.max_age)
+    }
+
+    /// The checks that the request and the store change the answer of: the CSRF binding of a
+    /// cookie token (`csrf_claim` against the header) and revocation (by `jti` and `sid`).
+    fn check_binding(
+        &self,
+        csrf_claim: Option<&str>,
+        csrf: Csrf<&str>,
+        jti: Option<&str>,
+        sid: Option<&str>,
+        now: u64,
+    ) -> Result<(), AuthError> {
+        if let Csrf::Required(header) = csrf {
+            checks::csrf(csrf_claim, header)?;
+        }
+        match &self.revocation {
+            Some(store) => checks::not_revoked(jti, sid, &**store, now, self.fail_open),
+            None => Ok(()),
+        }
+    }
+
     /// One scan of the payload, then each check on what it saw; with a cache, what its hits
     /// will check again.
     fn check_claims(&self, json: &[u8], scope: Scope<'_>) -> Result<Option<Facts>, AuthError> {
@@ -266,8 +297,7 @@ impl Rules {
         de.end().map_err(|_| AuthError::InvalidClaims)?;
 
         let now = self.clock.now();
-        checks::times(seen.exp, seen.nbf, now, self.leeway)?;
-        checks::fresh(seen.iat, now, self.leeway, self.max_age)?;
+        self.check_times(seen.exp, seen.nbf, seen.iat, now)?;
         checks::matched(
             !scope.issuers.is_empty(),
             seen.iss,
@@ -289,13 +319,8 @@ impl Rules {
             return Err(AuthError::WrongTokenType);
         }
         checks::required(&seen, &self.required)?;
-        if let Csrf::Required(header) = scope.csrf {
-            checks::csrf(seen.csrf.as_deref(), header)?;
-        }
-        if let Some(store) = &self.revocation {
-            let (jti, sid) = (seen.jti.as_deref(), seen.sid.as_deref());
-            checks::not_revoked(jti, sid, &**store, now, self.fail_open)?;
-        }
+        let (jti, sid) = (seen.jti.as_deref(), seen.sid.as_deref());
+        self.check_binding(seen.csrf.as_deref(), scope.csrf, jti, sid, now)?;
         // What a cache hit checks again, kept only when there is a cache.
         Ok(self.cache.is_some().then(|| Facts {
             exp: seen.exp.unwrap_or_default(),
