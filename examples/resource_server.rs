@@ -23,6 +23,7 @@
 //! algorithm. `GET /me` returns the verified claims; `GET /ready` is 200 once keys are loaded,
 //! else 503.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -34,7 +35,7 @@ use tower_jwt_auth::middleware::TokenCache;
 use tower_jwt_auth::{Auth, JwtLayer, RemoteJwks, TokenType};
 
 /// The verified claims, whatever the provider puts in them.
-async fn me(Auth(claims): Auth<Value>) -> Json<Value> {
+async fn me(Auth(claims): Auth<Value>) -> Json<Arc<Value>> {
     Json(claims)
 }
 

@@ -3,13 +3,20 @@
 //! an anonymous-allowing layer leaves on a request without a token.
 
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
+use std::sync::Arc;
 
 /// The verified claims of the request.
 ///
 /// [`JwtLayer<C>`](crate::JwtLayer) puts an `Auth<C>` in the request extensions. In axum, take
 /// it as a handler argument; elsewhere (tonic, plain Tower), read it with
 /// `extensions().get::<Auth<C>>()`.
+///
+/// The claims are shared, not copied: the layer decodes them once into an [`Arc`], and every
+/// reader of the request (this extractor, [`RequireLayer`](crate::authorize::RequireLayer), a
+/// cache hit of [`JwtLayer::token_cache`](crate::JwtLayer::token_cache)) takes a reference
+/// count. Fields read through it as through `C` (`claims.sub`); to own one, clone it
+/// (`claims.sub.clone()`), or take the whole `C` with [`Auth::into_inner`].
 ///
 /// ```
 /// use serde::Deserialize;
@@ -26,20 +33,45 @@ use std::ops::{Deref, DerefMut};
 ///     auth.map_or("hello stranger".into(), |Auth(c)| format!("hello {}", c.sub))
 /// }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Auth<C>(pub C);
+#[derive(Debug, PartialEq, Eq)]
+pub struct Auth<C>(pub Arc<C>);
+
+impl<C> Auth<C> {
+    /// The claims as an owned `C`: moved out when nothing else shares them (no cache, no
+    /// other reader), cloned otherwise.
+    ///
+    /// ```
+    /// use tower_jwt_auth::Auth;
+    ///
+    /// let auth = Auth::from(String::from("ada"));
+    /// assert_eq!(auth.into_inner(), "ada");
+    /// ```
+    pub fn into_inner(self) -> C
+    where
+        C: Clone,
+    {
+        Arc::unwrap_or_clone(self.0)
+    }
+}
+
+impl<C> From<C> for Auth<C> {
+    fn from(claims: C) -> Self {
+        Self(Arc::new(claims))
+    }
+}
+
+impl<C> Clone for Auth<C> {
+    /// A reference count, whatever `C` is.
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
 
 impl<C> Deref for Auth<C> {
     type Target = C;
 
     fn deref(&self) -> &C {
         &self.0
-    }
-}
-
-impl<C> DerefMut for Auth<C> {
-    fn deref_mut(&mut self) -> &mut C {
-        &mut self.0
     }
 }
 

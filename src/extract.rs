@@ -95,7 +95,7 @@ impl IntoResponse for AuthRejection {
 
 /// The claims of the request: `Ok(Some)` when verified, `Ok(None)` when an anonymous-allowing
 /// layer let a request without a token through, `Err` when no layer covers the route.
-fn from_extensions<C: Clone + Send + Sync + 'static>(
+fn from_extensions<C: Send + Sync + 'static>(
     parts: &Parts,
 ) -> Result<Option<Auth<C>>, AuthRejection> {
     if let Some(auth) = parts.extensions.get::<Auth<C>>() {
@@ -113,7 +113,7 @@ fn from_extensions<C: Clone + Send + Sync + 'static>(
 
 impl<C, S> OptionalFromRequestParts<S> for Auth<C>
 where
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
     S: Send + Sync,
 {
     type Rejection = AuthRejection;
@@ -128,7 +128,7 @@ where
 
 impl<C, S> FromRequestParts<S> for Auth<C>
 where
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
     S: Send + Sync,
 {
     type Rejection = AuthRejection;

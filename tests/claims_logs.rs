@@ -36,7 +36,10 @@ async fn claims_that_do_not_fit_are_logged_with_their_path_once_a_minute() {
     let lines = Lines::default();
     tracing::subscriber::set_global_default(lines.subscriber()).unwrap();
     let app = Router::new()
-        .route("/", get(|Auth(c): Auth<Claims>| async move { c.sub }))
+        .route(
+            "/",
+            get(|Auth(c): Auth<Claims>| async move { c.sub.clone() }),
+        )
         .layer(
             JwtLayer::<Claims>::new(VerifyingKey::hs256(SECRET).unwrap())
                 .clock(ManualClock::new(NOW)),

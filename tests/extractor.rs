@@ -30,7 +30,7 @@ async fn required(Auth(claims): Auth<Claims>) -> Json<Value> {
 }
 
 async fn optional(auth: Option<Auth<Claims>>) -> Json<Value> {
-    Json(json!({"sub": auth.map(|Auth(c)| c.sub)}))
+    Json(json!({"sub": auth.map(|Auth(c)| c.sub.clone())}))
 }
 
 fn layer() -> JwtLayer<Claims> {

@@ -186,6 +186,33 @@ async fn a_forged_signature_on_a_cached_token_is_refused() {
     assert_eq!(stats(&layer).entries, 1);
 }
 
+/// The cache finds an entry by the token's length and tail (its signature): a token that
+/// keeps a cached one's signature and length but changes its claims finds that entry, and
+/// must be refused all the same.
+#[tokio::test]
+async fn a_token_that_copies_a_cached_tokens_signature_is_refused() {
+    let layer = layer(&ManualClock::new(NOW));
+    let app = app(layer.clone());
+    let token = token(json!({"sub": "alice"}));
+    assert_accepted(&app, &token).await;
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    let (header, payload) = message.split_once('.').unwrap();
+    // The same claims but another subject of the same length.
+    let mut claims = claims();
+    claims["sub"] = json!("malry");
+    let mallory = b64(claims.to_string().as_bytes());
+    assert_eq!(mallory.len(), payload.len());
+    let forged = format!("{header}.{mallory}.{signature}");
+    let refused = with_bearer(&app, &forged).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(refused.www_authenticate().contains("invalid_token"));
+    // The genuine token is still served from its entry.
+    let hits = stats(&layer).hits;
+    assert_accepted(&app, &token).await;
+    assert_eq!(stats(&layer).hits, hits + 1);
+    assert_eq!(stats(&layer).entries, 1);
+}
+
 #[tokio::test]
 async fn the_bound_holds_and_a_flood_of_forged_tokens_evicts_nothing() {
     let layer = JwtLayer::<Value>::new(VerifyingKey::hs256(SECRET).unwrap())

@@ -220,7 +220,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let verdict = match req.extensions().get::<Auth<C>>() {
-            Some(Auth(claims)) => self.layer.requirement.check(claims),
+            Some(auth) => self.layer.requirement.check(auth),
             None if req.extensions().get::<Unauthenticated<C>>().is_some() => {
                 Err(AuthError::MissingToken)
             }

@@ -276,7 +276,7 @@ impl<C> Auth<C> {
     /// use serde_json::{json, Value};
     /// use tower_jwt_auth::{Auth, Requirement};
     ///
-    /// let auth = Auth(json!({"scope": "orders:read"}));
+    /// let auth = Auth::from(json!({"scope": "orders:read"}));
     /// assert!(auth.require(&Requirement::scope("orders:read")).is_ok());
     /// assert_eq!(auth.require(&Requirement::scope("orders:write")).unwrap_err().status(), 403);
     /// ```

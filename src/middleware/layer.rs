@@ -263,7 +263,8 @@ impl<C> JwtLayer<C> {
     where
         C: DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        self.config.rules.verify(token, Csrf::Off).await
+        let claims = self.config.rules.verify(token, Csrf::Off).await?;
+        Ok(Arc::unwrap_or_clone(claims))
     }
 }
 

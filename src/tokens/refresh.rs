@@ -1,6 +1,8 @@
 //! Refresh-token rotation with reuse detection (OAuth 2.0 security BCP): a refresh token is
 //! taken once; a second presentation revokes its whole family.
 
+use std::sync::Arc;
+
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
@@ -50,6 +52,7 @@ impl JwtSessions {
         let mut claims: Map<String, Value> = self
             .refresh_rules
             .verify_now(refresh_token, csrf)
+            .map(Arc::unwrap_or_clone)
             .map_err(SessionError::Invalid)?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
         let jti = text("jti")

@@ -236,7 +236,7 @@ impl JwtSessions {
     /// let secret = b"an HS256 secret of at least 32 bytes!";
     /// let sessions = JwtSessions::new(SigningKey::hs256(secret)?, VerifyingKey::hs256(secret)?, MemoryStore::new());
     /// let app: Router = Router::new()
-    ///     .route("/me", get(|Auth(me): Auth<Claims>| async move { me.sub }))
+    ///     .route("/me", get(|Auth(me): Auth<Claims>| async move { me.sub.clone() }))
     ///     .layer(sessions.layer::<Claims>());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -7,7 +7,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -85,10 +85,34 @@ pub struct CacheStats {
 pub(crate) struct Cache {
     pub(crate) settings: TokenCache,
     hasher: RandomState,
-    shards: Box<[Mutex<HashMap<u64, Entry>>]>,
+    shards: Box<[Mutex<Shard>]>,
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
+}
+
+/// The entries of one shard, by the keyed hash [`Cache::slot`] gives (not hashed again).
+type Shard = HashMap<u64, Entry, BuildHasherDefault<Prehashed>>;
+
+/// A hasher for keys that are a keyed hash already: it passes the `u64` through.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; this keeps any other key correct, if slower.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// One verified token: its bytes, compared on every hit, and what its checks need again.
@@ -100,7 +124,7 @@ struct Entry {
 /// What a hit hands out, shared (one reference count per hit, no copy).
 pub(crate) struct Verified {
     /// The app's claims type, `C` of the layer.
-    pub(crate) claims: Box<dyn Any + Send + Sync>,
+    pub(crate) claims: Arc<dyn Any + Send + Sync>,
     pub(crate) facts: Facts,
     /// The key set it was verified with: a hit needs the same one to be current (held, so that
     /// its address cannot be reused by another set).
@@ -134,9 +158,18 @@ impl Cache {
         }
     }
 
-    fn slot(&self, token: &str) -> (&Mutex<HashMap<u64, Entry>>, u64) {
-        let hash = self.hasher.hash_one(token.as_bytes());
-        (&self.shards[(hash % SHARDS as u64) as usize], hash)
+    /// The shard and index of `token`: a keyed hash of its length and its last bytes, which
+    /// for a JWT are signature. The index only picks the entry and the full bytes decide, so
+    /// hashing the tail is as good as hashing all of it (an RS256 token is 600+ bytes): two
+    /// genuine tokens never share a signature, and a forged one that copies a cached token's
+    /// tail only finds an entry that does not match it.
+    fn slot(&self, token: &str) -> (&Mutex<Shard>, u64) {
+        let bytes = token.as_bytes();
+        let tail = &bytes[bytes.len().saturating_sub(32)..];
+        let hash = self.hasher.hash_one((bytes.len(), tail));
+        // Bits the shard map uses neither for the bucket (low) nor for the tag (top seven).
+        let shard = (hash >> 32) as usize % SHARDS;
+        (&self.shards[shard], hash)
     }
 
     /// The entry of exactly `token`, if any.
@@ -217,7 +250,7 @@ impl Rules {
         cache: &Cache,
         token: &str,
         csrf: Csrf<&str>,
-    ) -> Option<Result<C, AuthError>> {
+    ) -> Option<Result<Arc<C>, AuthError>> {
         let current = |hit: &Verified| {
             let source = match (&self.keys, hit.issuer) {
                 (Keys::One(source), None) => source,
@@ -246,7 +279,7 @@ impl Rules {
             cache.miss();
             return None;
         };
-        let claims = hit.claims.downcast_ref::<C>()?;
+        let claims = Arc::clone(&hit.claims).downcast::<C>().ok()?;
         cache.hit();
         let facts = &hit.facts;
         let now = self.clock.now();
@@ -257,7 +290,7 @@ impl Rules {
         if checked == Err(AuthError::Expired) {
             cache.remove(token);
         }
-        Some(checked.map(|()| claims.clone()))
+        Some(checked.map(|()| claims))
     }
 }
 

@@ -10,6 +10,7 @@ mod logs;
 mod scan;
 mod scope;
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -41,7 +42,7 @@ pub(crate) enum Keys {
 
 /// The outcome of the synchronous path: a verdict, or the need to fetch keys first.
 pub(crate) enum Attempt<C> {
-    Done(Result<C, AuthError>),
+    Done(Result<Arc<C>, AuthError>),
     /// The cached keys could not decide (none yet, or an unknown `kid`): refetch, then verify.
     #[cfg(feature = "jwks")]
     Fetch(PendingKeys),
@@ -114,7 +115,7 @@ impl Rules {
         &self,
         token: &str,
         csrf: Csrf<&str>,
-    ) -> Result<C, AuthError> {
+    ) -> Result<Arc<C>, AuthError> {
         match self.verify_cached(token, csrf) {
             Attempt::Done(result) => result,
             #[cfg(feature = "jwks")]
@@ -127,7 +128,7 @@ impl Rules {
         &self,
         token: &str,
         csrf: Csrf<&str>,
-    ) -> Result<C, AuthError> {
+    ) -> Result<Arc<C>, AuthError> {
         match self.verify_cached(token, csrf) {
             Attempt::Done(result) => result,
             #[cfg(feature = "jwks")]
@@ -181,7 +182,7 @@ impl Rules {
         token: &str,
         pending: PendingKeys,
         csrf: Csrf<&str>,
-    ) -> Result<C, AuthError> {
+    ) -> Result<Arc<C>, AuthError> {
         let keys = pending
             .remote
             .refetch()
@@ -209,7 +210,7 @@ impl Rules {
         keys: &Arc<KeySet>,
         scope: Scope<'_>,
         issuer: Option<usize>,
-    ) -> Result<C, AuthError> {
+    ) -> Result<Arc<C>, AuthError> {
         let (message, signature) = token.rsplit_once('.').ok_or(AuthError::NotJwt)?;
         let (header, payload) = message.split_once('.').ok_or(AuthError::NotJwt)?;
         if payload.contains('.') {
@@ -228,11 +229,11 @@ impl Rules {
                 logs::claims_do_not_fit::<C>(json);
                 AuthError::InvalidClaims
             })?;
-            Ok((claims, facts))
+            Ok((Arc::new(claims), facts))
         })?;
         if let (Some(cache), Some(facts)) = (&self.cache, facts) {
             let verified = cache::Verified {
-                claims: Box::new(claims.clone()),
+                claims: Arc::clone(&claims) as Arc<dyn Any + Send + Sync>,
                 facts,
                 keys: Arc::clone(keys),
                 issuer,
