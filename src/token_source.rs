@@ -217,7 +217,8 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     // One pass over the token's bytes (this runs on every request): its token68 check also
     // proves them visible ASCII, so only the rest of a header of another scheme is checked
     // for that.
-    let value = value.as_bytes();
+    let header = value;
+    let value = header.as_bytes();
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
         None => (value, &[][..]),
@@ -228,8 +229,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
         let looks_bearer = scheme
             .get(..6)
             .is_some_and(|s| s.eq_ignore_ascii_case(b"bearer"));
-        let visible = value.iter().all(|&b| b == b'\t' || (32..127).contains(&b));
-        return if looks_bearer || !visible {
+        return if looks_bearer || header.to_str().is_err() {
             Err(AuthError::InvalidRequest)
         } else {
             Ok(None)
