@@ -28,7 +28,8 @@ use axum::Router;
 use criterion::{criterion_group, Criterion};
 use tokio::runtime::Runtime;
 use tower::util::MapRequestLayer;
-use tower_jwt_auth::middleware::TokenCache;
+use tower::Layer;
+use tower_jwt_auth::middleware::{JwtService, TokenCache};
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
 /// Counts every allocation, so that a bench can report allocations per request.
@@ -82,11 +83,28 @@ fn key_pair(alg: Algorithm) -> (SigningKey, VerifyingKey) {
 }
 
 /// The arms of one algorithm: the empty router, the same behind a no-op layer, the layer
-/// without and with the cache.
+/// without and with the cache, and the layer with the cache around the whole router (a Tower
+/// layer over the app, as `axum::serve` can take it, which axum neither boxes nor wraps).
 struct Arms {
     name: String,
     auth: HeaderValue,
     routers: [(&'static str, Router); 4],
+    around: JwtService<Router, Claims>,
+}
+
+const ARMS: usize = 5;
+const NAMES: [&str; ARMS] = ["empty_router", "noop_layer", "cold", "warm", "warm_around"];
+
+impl Arms {
+    /// `n` requests through arm `i` (an index into `NAMES`).
+    async fn run(&self, i: usize, n: u32) {
+        for _ in 0..n {
+            match self.routers.get(i) {
+                Some((_, router)) => black_box(send(router, &self.auth).await),
+                None => black_box(send(&self.around, &self.auth).await),
+            };
+        }
+    }
 }
 
 fn arms(alg: Algorithm) -> Arms {
@@ -115,6 +133,19 @@ fn arms(alg: Algorithm) -> Arms {
     let empty = || Router::new().route("/", get(|| async { StatusCode::OK }));
     let cold = JwtLayer::<Claims>::new(verifying);
     let warm = cold.clone().token_cache(TokenCache::new(10_000));
+    let handler = Router::new()
+        .route(
+            "/",
+            get(|Auth(claims): Auth<Claims>| async move {
+                black_box(claims);
+                StatusCode::OK
+            }),
+        )
+        .with_state(());
+    let around = cold
+        .clone()
+        .token_cache(TokenCache::new(10_000))
+        .layer(handler);
     Arms {
         name: format!("{alg:?}"),
         auth: HeaderValue::try_from(format!("Bearer {token}")).expect("header"),
@@ -129,6 +160,7 @@ fn arms(alg: Algorithm) -> Arms {
             ("cold", routed(cold)),
             ("warm", routed(warm)),
         ],
+        around,
     }
 }
 
@@ -151,58 +183,61 @@ fn interleaved(rt: &Runtime) {
     const BATCH: u32 = 100;
     println!("token_cache: medians of {rounds} interleaved rounds of {BATCH} requests per arm");
     println!(
-        "| alg | cold / empty | warm / empty | warm / no-op layer | warm / cold | allocations: empty, no-op layer, cold, warm |"
+        "| alg | cold / empty | warm / empty | warm / no-op layer | warm / cold | warm around the router / empty | allocations: empty, no-op layer, cold, warm, warm around |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for alg in ALGORITHMS {
-        let arms = arms(alg);
+        let name = format!("{alg:?}");
         if only
             .as_ref()
-            .is_some_and(|only| !only.split(',').any(|a| a == arms.name))
+            .is_some_and(|only| !only.split(',').any(|a| a == name))
         {
             continue;
         }
-        for (id, router) in &arms.routers {
-            assert_eq!(
-                rt.block_on(send(router, &arms.auth)),
-                StatusCode::OK,
-                "{id}"
-            );
+        let arms = arms(alg);
+        // `TOKEN_CACHE_ARM=warm:2000`: only that many requests of that arm, then exit. Two
+        // callgrind runs with different counts give the instructions of one request.
+        if let Ok(arm) = std::env::var("TOKEN_CACHE_ARM") {
+            let (arm, n) = arm
+                .split_once(':')
+                .expect("TOKEN_CACHE_ARM=<arm>:<requests>");
+            let i = NAMES.iter().position(|a| *a == arm).expect("an arm name");
+            rt.block_on(arms.run(i, n.parse().expect("a number of requests")));
+            std::process::exit(0);
         }
-        let mut ratios: [Vec<f64>; 4] = Default::default();
+        for (i, id) in NAMES.iter().enumerate() {
+            let status = match arms.routers.get(i) {
+                Some((_, router)) => rt.block_on(send(router, &arms.auth)),
+                None => rt.block_on(send(&arms.around, &arms.auth)),
+            };
+            assert_eq!(status, StatusCode::OK, "{id}");
+        }
+        let mut ratios: [Vec<f64>; 5] = Default::default();
         for round in 0..rounds {
-            let mut times = [0f64; 4];
+            let mut times = [0f64; ARMS];
             // Rotate the order too, so that no arm always runs first.
-            for k in 0..4 {
-                let i = (round + k) % 4;
-                let router = &arms.routers[i].1;
+            for k in 0..ARMS {
+                let i = (round + k) % ARMS;
                 let start = Instant::now();
-                rt.block_on(async {
-                    for _ in 0..BATCH {
-                        black_box(send(router, &arms.auth).await);
-                    }
-                });
+                rt.block_on(arms.run(i, BATCH));
                 times[i] = start.elapsed().as_secs_f64();
             }
-            let [empty, noop, cold, warm] = times;
+            let [empty, noop, cold, warm, around] = times;
             ratios[0].push(cold / empty);
             ratios[1].push(warm / empty);
             ratios[2].push(warm / noop);
             ratios[3].push(warm / cold);
+            ratios[4].push(around / empty);
         }
-        let allocations = arms.routers.each_ref().map(|(_, router)| {
+        let allocations: [f64; ARMS] = std::array::from_fn(|i| {
             let before = ALLOCATIONS.load(Ordering::Relaxed);
-            rt.block_on(async {
-                for _ in 0..1000 {
-                    black_box(send(router, &arms.auth).await);
-                }
-            });
+            rt.block_on(arms.run(i, 1000));
             (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / 1000.0
         });
-        let [cold, warm, over_noop, gain] = ratios.map(median);
-        let [a, b, c, d] = allocations;
+        let [cold, warm, over_noop, gain, around] = ratios.map(median);
+        let [a, b, c, d, e] = allocations;
         println!(
-            "| {} | {cold:.2} | {warm:.2} | {over_noop:.2} | {gain:.3} | {a:.1}, {b:.1}, {c:.1}, {d:.1} |",
+            "| {} | {cold:.2} | {warm:.2} | {over_noop:.2} | {gain:.3} | {around:.2} | {a:.1}, {b:.1}, {c:.1}, {d:.1}, {e:.1} |",
             arms.name
         );
     }

@@ -44,8 +44,35 @@ enum Kind {
 /// A token, and whether it came from a cookie or somewhere else the browser may attach it by
 /// itself (which makes CSRF protection necessary on unsafe methods).
 pub(crate) struct Found<'a> {
-    pub(crate) token: &'a str,
+    token: Token<'a>,
     pub(crate) needs_csrf: bool,
+}
+
+/// A token checked to be token68 (RFC 7235), or the bytes of bearer credentials not checked
+/// yet: a verified-token cache compares them with tokens that passed every check, so a hit
+/// needs no scan of its own, and a miss checks them before anything else reads them.
+enum Token<'a> {
+    Checked(&'a str),
+    Bearer(&'a [u8]),
+}
+
+impl<'a> Found<'a> {
+    /// The bytes as found, for a comparison with tokens verified before.
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        match self.token {
+            Token::Checked(token) => token.as_bytes(),
+            Token::Bearer(bytes) => bytes,
+        }
+    }
+
+    /// The token, once its characters are checked: [`AuthError::InvalidRequest`] for bearer
+    /// credentials that are not token68.
+    pub(crate) fn token(&self) -> Result<&'a str, AuthError> {
+        match self.token {
+            Token::Checked(token) => Ok(token),
+            Token::Bearer(bytes) => token68(bytes).ok_or(AuthError::InvalidRequest),
+        }
+    }
 }
 
 impl TokenSource {
@@ -156,30 +183,30 @@ impl TokenSource {
     /// [`AuthError::InvalidRequest`] for a malformed or repeated credential (400), or
     /// [`AuthError::Malformed`] for a cookie value that cannot be a token.
     pub fn find<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, AuthError> {
-        Ok(self.locate(headers)?.map(|found| found.token))
+        self.locate(headers)?.map(|found| found.token()).transpose()
     }
 
     pub(crate) fn locate<'a>(
         &self,
         headers: &'a HeaderMap,
     ) -> Result<Option<Found<'a>>, AuthError> {
-        let from_header = |token| Found {
-            token,
+        let from_header = |bytes| Found {
+            token: Token::Bearer(bytes),
             needs_csrf: false,
         };
         let from_cookie = |token| Found {
-            token,
+            token: Token::Checked(token),
             needs_csrf: true,
         };
         match &self.0 {
-            Kind::Header => Ok(bearer(headers)?.map(from_header)),
+            Kind::Header => Ok(bearer_credentials(headers)?.map(from_header)),
             Kind::Cookie(name) => Ok(cookie(headers, name)?.map(from_cookie)),
-            Kind::HeaderOrCookie(name) => match bearer(headers)? {
-                Some(token) => Ok(Some(from_header(token))),
+            Kind::HeaderOrCookie(name) => match bearer_credentials(headers)? {
+                Some(bytes) => Ok(Some(from_header(bytes))),
                 None => Ok(cookie(headers, name)?.map(from_cookie)),
             },
             Kind::Custom { find, ambient } => Ok(find(headers)?.map(|token| Found {
-                token,
+                token: Token::Checked(token),
                 needs_csrf: *ambient,
             })),
         }
@@ -207,17 +234,22 @@ impl fmt::Debug for TokenSource {
 /// The bearer token of a request: `Ok(None)` when it carries no bearer credentials at all,
 /// an error when the header is repeated or its bearer credentials are malformed.
 pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    match bearer_credentials(headers)? {
+        Some(bytes) => token68(bytes).ok_or(AuthError::InvalidRequest).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The credentials of `Authorization: Bearer <credentials>`, trimmed and not empty, their
+/// characters not checked yet (see [`token68`]); `Ok(None)` without bearer credentials.
+fn bearer_credentials(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
+    let Some(header) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
         return Err(AuthError::InvalidRequest);
     }
-    // One pass over the token's bytes (this runs on every request): its token68 check also
-    // proves them visible ASCII, so only the rest of a header of another scheme is checked
-    // for that.
-    let header = value;
     let value = header.as_bytes();
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
@@ -240,14 +272,19 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
         .iter()
         .rposition(|&b| b != b' ' && b != b'\t')
         .map_or(start, |last| last + 1);
-    let token = rest.get(start..end).unwrap_or_default();
-    if token.is_empty() || !all_token68(token) {
-        return Err(AuthError::InvalidRequest);
+    match rest.get(start..end) {
+        Some(token) if !token.is_empty() => Ok(Some(token)),
+        _ => Err(AuthError::InvalidRequest),
     }
-    // token68 bytes are ASCII, so this cannot fail.
-    std::str::from_utf8(token)
-        .map(Some)
-        .map_err(|_| AuthError::InvalidRequest)
+}
+
+/// `bytes` as text when every one is an RFC 7235 token68 character (which also proves them
+/// visible ASCII).
+fn token68(bytes: &[u8]) -> Option<&str> {
+    if !all_token68(bytes) {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
 }
 
 /// The value of cookie `name`; the same cookie twice (cookie tossing) is refused.

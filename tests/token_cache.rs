@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderValue, Request, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
@@ -211,6 +211,64 @@ async fn a_token_that_copies_a_cached_tokens_signature_is_refused() {
     assert_accepted(&app, &token).await;
     assert_eq!(stats(&layer).hits, hits + 1);
     assert_eq!(stats(&layer).entries, 1);
+}
+
+/// A hit compares the credentials' bytes with a token that passed every check, so it skips
+/// their character check: anything around or inside a cached token that the check refuses
+/// must still be refused, exactly as by a layer without the cache.
+#[tokio::test]
+async fn malformed_credentials_around_a_cached_token_are_refused_as_without_the_cache() {
+    let clock = ManualClock::new(NOW);
+    let cached = layer(&clock);
+    let (with_cache, without) = (
+        app(cached.clone()),
+        app(JwtLayer::new(VerifyingKey::hs256(SECRET).unwrap()).clock(clock)),
+    );
+    let token = token(json!({}));
+    assert_accepted(&with_cache, &token).await;
+    let t = token.as_bytes();
+    let value = |parts: &[&[u8]]| parts.concat();
+    let cases: Vec<(Vec<u8>, StatusCode)> = vec![
+        (value(&[b"Bearer ", t, b" x"]), StatusCode::BAD_REQUEST),
+        (value(&[b"Bearer ", t, b",", t]), StatusCode::BAD_REQUEST),
+        (value(&[b"Bearer ", t, b"\xff"]), StatusCode::BAD_REQUEST),
+        (value(&[b"Bearer \xc3\xa9", t]), StatusCode::BAD_REQUEST),
+        (value(&[b"Bearer\t", t]), StatusCode::BAD_REQUEST),
+        (value(&[b"Bearer:", t]), StatusCode::BAD_REQUEST),
+        (value(&[b"Bearer ", t, b"\""]), StatusCode::BAD_REQUEST),
+        // token68 characters, but not the cached token: verified in full, and refused.
+        (value(&[b"Bearer ", t, b"="]), StatusCode::UNAUTHORIZED),
+        (
+            value(&[b"Bearer ", &t[..t.len() - 1]]),
+            StatusCode::UNAUTHORIZED,
+        ),
+        // The same token with other spacing and case: the same credentials, a hit.
+        (value(&[b"bEaReR   ", t, b" \t "]), StatusCode::OK),
+    ];
+    for (value, status) in cases {
+        let hits = stats(&cached).hits;
+        let mut replies = Vec::new();
+        for app in [&with_cache, &without] {
+            let request = Request::get("/")
+                .header("authorization", HeaderValue::from_bytes(&value).unwrap())
+                .body(Body::empty())
+                .unwrap();
+            replies.push(send(app, request).await);
+        }
+        let shown = String::from_utf8_lossy(&value);
+        let (cache_reply, plain_reply) = (&replies[0], &replies[1]);
+        assert_eq!(cache_reply.status, status, "{shown}");
+        assert_eq!(plain_reply.status, status, "{shown}");
+        assert_eq!(
+            cache_reply.www_authenticate(),
+            plain_reply.www_authenticate(),
+            "{shown}"
+        );
+        assert_eq!(cache_reply.body, plain_reply.body, "{shown}");
+        let hit = u64::from(status == StatusCode::OK);
+        assert_eq!(stats(&cached).hits, hits + hit, "{shown}");
+    }
+    assert_eq!(stats(&cached).entries, 1);
 }
 
 #[tokio::test]

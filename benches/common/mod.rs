@@ -3,21 +3,26 @@
 //! criterion's settings.
 #![allow(dead_code)] // Each bench uses its own share of these.
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Response, StatusCode};
 use axum::Router;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
-/// One request through a clone of `router`, built the same way in every arm.
-pub async fn send(router: &Router, auth: &HeaderValue) -> StatusCode {
+/// One request through a clone of `router` (an axum `Router`, or a layer around one), built the
+/// same way in every arm.
+pub async fn send<S, B>(router: &S, auth: &HeaderValue) -> StatusCode
+where
+    S: Service<Request, Response = Response<B>, Error = Infallible> + Clone,
+{
     let req = Request::builder()
         .uri("/")
         .header(AUTHORIZATION, auth.clone())

@@ -84,15 +84,24 @@ where
         let attempt = match self.config.source.locate(req.headers()) {
             Ok(Some(found)) => {
                 let csrf = self.config.csrf(&found, req.method(), req.headers());
-                match self.config.rules.verify_cached::<C>(found.token, csrf) {
-                    Attempt::Done(verdict) => verdict.map(Some),
-                    #[cfg(feature = "jwks")]
-                    Attempt::Fetch(pending) => {
-                        let token = found.token.to_owned();
-                        let csrf = csrf.to_owned();
-                        return self.verify_later(req, token, csrf, pending);
-                    }
-                }
+                let rules = &self.config.rules;
+                // A hit compares all the bytes with a token that passed every check, so only a
+                // miss needs the characters checked.
+                let verdict = match rules.verify_hit::<C>(found.bytes(), csrf) {
+                    Some(verdict) => verdict,
+                    None => match found.token() {
+                        Ok(token) => match rules.verify_uncached::<C>(token, csrf) {
+                            Attempt::Done(verdict) => verdict,
+                            #[cfg(feature = "jwks")]
+                            Attempt::Fetch(pending) => {
+                                let (token, csrf) = (token.to_owned(), csrf.to_owned());
+                                return self.verify_later(req, token, csrf, pending);
+                            }
+                        },
+                        Err(error) => Err(error),
+                    },
+                };
+                verdict.map(Some)
             }
             Ok(None) if self.config.anonymous => Ok(None),
             Ok(None) => Err(AuthError::MissingToken),

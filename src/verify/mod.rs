@@ -138,16 +138,34 @@ impl Rules {
 
     /// The synchronous path: everything that needs no I/O.
     pub(crate) fn verify_cached<C: Claims>(&self, token: &str, csrf: Csrf<&str>) -> Attempt<C> {
+        match self.verify_hit(token.as_bytes(), csrf) {
+            Some(verdict) => Attempt::Done(verdict),
+            None => self.verify_uncached(token, csrf),
+        }
+    }
+
+    /// A verdict from the verified-token cache for `token` as a request carried it, whose
+    /// characters need no check of their own: the cache holds only tokens that passed every
+    /// check and compares all their bytes. `None`: no cache, or not in it.
+    pub(crate) fn verify_hit<C: Claims>(
+        &self,
+        token: &[u8],
+        csrf: Csrf<&str>,
+    ) -> Option<Result<Arc<C>, AuthError>> {
+        let cache = self.cache.as_ref()?;
+        if token.len() > self.max_len {
+            return None;
+        }
+        self.verify_from_cache(cache, token, csrf)
+    }
+
+    /// The synchronous path without the cache lookup (a miss, or no cache).
+    pub(crate) fn verify_uncached<C: Claims>(&self, token: &str, csrf: Csrf<&str>) -> Attempt<C> {
         if token.len() > self.max_len {
             return Attempt::Done(Err(AuthError::TooLong {
                 len: token.len(),
                 max: self.max_len,
             }));
-        }
-        if let Some(cache) = &self.cache {
-            if let Some(verdict) = self.verify_from_cache(cache, token, csrf) {
-                return Attempt::Done(verdict);
-            }
         }
         let (source, scope, issuer) = match &self.keys {
             Keys::One(source) => (source, self.scope(csrf), None),
