@@ -342,6 +342,7 @@
 //! | `jwks` | yes | [`RemoteJwks`] (reqwest with rustls) |
 //! | `redis` | no | `revocation::RedisStore` |
 //! | `tonic` | no | `From<AuthError> for tonic::Status` |
+//! | `test-util` | no | [`test_util`]-only: keys, tokens a layer accepts, a mock identity provider (for tests) |
 //!
 //! One crypto backend is needed; with both on, `aws_lc_rs` is used. Measurements and how to rerun
 //! them are in the repository's README.
@@ -370,6 +371,9 @@ pub mod keys;
 pub mod middleware;
 pub mod revocation;
 mod task;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util;
 mod token_source;
 pub mod tokens;
 mod verify;

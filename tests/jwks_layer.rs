@@ -15,6 +15,7 @@ use common::*;
 use serde_json::{json, Value};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::keys::TrustedIssuer;
+use tower_jwt_auth::test_util::MockProvider;
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, RemoteJwks, SigningKey, TokenIssuer};
 
 fn token(signer: &SigningKey, claims: Value) -> String {
@@ -184,18 +185,17 @@ async fn no_keys_at_all_is_503_never_an_accepted_token_and_recovers() {
 
 #[tokio::test]
 async fn discovery_validates_iss_against_the_discovered_issuer() {
-    let signer = signing_key("ec256", Algorithm::ES256, "k1");
-    let server = JwksProvider::start(jwks_document([&signer])).await;
-    let issuer = server.realm();
-    let app = app(RemoteJwks::discover(&issuer).unwrap());
-    let good = token(&signer, json!({"sub": "1", "iss": issuer}));
-    assert_accepted(&app, &good).await;
-    let other = token(&signer, json!({"sub": "1", "iss": "https://evil.example"}));
+    let idp = MockProvider::start().await.unwrap();
+    let app = app(RemoteJwks::discover(idp.issuer()).unwrap());
+    let at = |iss: &str| json!({"sub": "1", "iat": NOW, "exp": NOW + 900, "iss": iss});
+    // `token` names the provider as `iss`; a claim given to it wins.
+    assert_accepted(&app, &idp.token(&at(idp.issuer()))).await;
+    let other = idp.token(&at("https://evil.example"));
     assert_eq!(
         with_bearer(&app, &other).await.description(),
         "invalid issuer"
     );
-    let none = token(&signer, json!({"sub": "1"}));
+    let none = token(&idp.signing_key(), json!({"sub": "1"}));
     assert_eq!(
         with_bearer(&app, &none).await.description(),
         "missing required claim"

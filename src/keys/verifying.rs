@@ -310,6 +310,19 @@ impl VerifyingKey {
         self.algorithm
     }
 
+    /// The `kid` this key answers to, if it has one.
+    ///
+    /// ```
+    /// use tower_jwt_auth::VerifyingKey;
+    ///
+    /// assert_eq!(VerifyingKey::hs256([1u8; 32])?.with_kid("2026-11").kid(), Some("2026-11"));
+    /// assert_eq!(VerifyingKey::hs256([1u8; 32])?.kid(), None);
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+    /// ```
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
     fn bound(key: DecodingKey, algorithm: Algorithm) -> Self {
         Self {
             key,

@@ -268,6 +268,14 @@ impl<C> JwtLayer<C> {
     }
 }
 
+impl<C> JwtLayer<C> {
+    /// The rules tokens are checked against, for helpers that make tokens to fit them.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn rules(&self) -> &Rules {
+        &self.config.rules
+    }
+}
+
 impl<C> Clone for JwtLayer<C> {
     fn clone(&self) -> Self {
         Self {

@@ -245,7 +245,7 @@ impl TokenIssuer {
 }
 
 /// The claims as a JSON object, the only shape a JWT payload may have.
-pub(super) fn claims_object<T: Serialize + ?Sized>(
+pub(crate) fn claims_object<T: Serialize + ?Sized>(
     claims: &T,
 ) -> Result<Map<String, Value>, IssueError> {
     match serde_json::to_value(claims).map_err(IssueError::Serialize)? {

@@ -10,5 +10,7 @@ mod sessions;
 
 pub use cookies::AuthCookies;
 pub use errors::{IssueError, SessionError};
+#[cfg(feature = "test-util")]
+pub(crate) use issuer::claims_object;
 pub use issuer::{IssuedToken, TokenIssuer};
 pub use sessions::{JwtSessions, TokenPair};
