@@ -177,7 +177,12 @@ impl AuthError {
     /// );
     /// ```
     pub fn www_authenticate(&self, realm: Option<&str>) -> HeaderValue {
-        let mut params = Vec::with_capacity(3);
+        self.challenge(realm, None)
+    }
+
+    /// The challenge with the URL of the resource's metadata (RFC 9728 §5.1), if any.
+    pub(crate) fn challenge(&self, realm: Option<&str>, metadata: Option<&str>) -> HeaderValue {
+        let mut params = Vec::with_capacity(4);
         if let Some(realm) = realm {
             params.push(format!("realm=\"{}\"", quoted(realm)));
         }
@@ -187,6 +192,9 @@ impl AuthError {
         }
         if let Self::InsufficientScope { scope } = self {
             params.push(format!("scope=\"{}\"", quoted(scope)));
+        }
+        if let Some(url) = metadata {
+            params.push(format!("resource_metadata=\"{}\"", quoted(url)));
         }
         let value = if params.is_empty() {
             "Bearer".to_owned()
@@ -208,6 +216,11 @@ impl AuthError {
     /// assert_eq!(response.body().as_ref(), br#"{"error":"unauthorized","error_description":"no bearer token"}"#);
     /// ```
     pub fn to_response(&self, realm: Option<&str>) -> Response<Bytes> {
+        self.response(realm, None)
+    }
+
+    /// The default response, its challenge naming the resource's metadata URL, if any.
+    pub(crate) fn response(&self, realm: Option<&str>, metadata: Option<&str>) -> Response<Bytes> {
         let fallback = match self {
             Self::RevocationUnavailable | Self::KeysUnavailable => "temporarily_unavailable",
             _ => "unauthorized",
@@ -224,7 +237,7 @@ impl AuthError {
             // Not a verdict on the token: no challenge, and a hint to retry soon.
             headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
         } else {
-            headers.insert(WWW_AUTHENTICATE, self.www_authenticate(realm));
+            headers.insert(WWW_AUTHENTICATE, self.challenge(realm, metadata));
         }
         response
     }

@@ -219,6 +219,15 @@
 //! first-message authentication, background jobs, CLIs) and returns the typed claims or the
 //! [`AuthError`] the layer would refuse the token with.
 //!
+//! # Protected-resource metadata (RFC 9728)
+//!
+//! [`JwtLayer::resource_metadata_for`] builds the [`metadata::ResourceMetadata`] document of a
+//! resource from the layer (its issuers as `authorization_servers`), [`ResourceMetadata::scopes_of`]
+//! adds the scopes a [`Requirement`] enforces, and [`JwtLayer::resource_metadata`] names the
+//! document in every `Bearer` challenge under the layer, as MCP clients need.
+//!
+//! [`ResourceMetadata::scopes_of`]: metadata::ResourceMetadata::scopes_of
+//!
 //! # The verified-token cache
 //!
 //! A client sends the same token many times in its lifetime, and with asymmetric keys the
@@ -368,6 +377,7 @@ mod error;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 pub mod keys;
+pub mod metadata;
 pub mod middleware;
 pub mod revocation;
 mod task;

@@ -186,6 +186,11 @@ impl TokenSource {
         self.locate(headers)?.map(|found| found.token()).transpose()
     }
 
+    /// Whether tokens are read from the `Authorization` header (RFC 6750 §2.1).
+    pub(crate) fn reads_authorization_header(&self) -> bool {
+        matches!(self.0, Kind::Header | Kind::HeaderOrCookie(_))
+    }
+
     pub(crate) fn locate<'a>(
         &self,
         headers: &'a HeaderMap,

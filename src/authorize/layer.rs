@@ -108,9 +108,11 @@ impl<C> RequireLayer<C> {
     fn respond(&self, error: AuthError) -> Response<Bytes> {
         let realm = self.realm.as_deref();
         match &self.on_error {
+            // The enclosing `JwtLayer` adds its metadata URL to the challenge.
             Some(respond) => respond(ErrorContext {
                 error: &error,
                 realm,
+                resource_metadata: None,
             }),
             None if realm.is_some() => error.to_response(realm),
             None => {

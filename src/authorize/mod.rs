@@ -102,6 +102,9 @@ pub struct Requirement<C> {
     check: Arc<Check<C>>,
     /// What the challenge's `scope` attribute names.
     scope: Arc<str>,
+    /// The OAuth scopes among what it requires (made by [`scope`](Self::scope), not roles or
+    /// predicates), for documents that list them.
+    scopes: Arc<[Box<str>]>,
 }
 
 impl<C> Clone for Requirement<C> {
@@ -109,7 +112,29 @@ impl<C> Clone for Requirement<C> {
         Self {
             check: self.check.clone(),
             scope: self.scope.clone(),
+            scopes: self.scopes.clone(),
         }
+    }
+}
+
+impl<C> Requirement<C> {
+    /// The OAuth scopes this requirement names: those of [`scope`](Self::scope), also inside
+    /// [`all_of`](Self::all_of) and [`any_of`](Self::any_of), each once; roles and predicates
+    /// are not scopes. What OpenAPI and protected-resource metadata list, from the same value
+    /// that enforces them.
+    ///
+    /// ```
+    /// use tower_jwt_auth::Requirement;
+    ///
+    /// let r = Requirement::<serde_json::Value>::all_of([
+    ///     Requirement::scope("orders:read"),
+    ///     Requirement::role("admin"),
+    ///     Requirement::any_of([Requirement::scope("orders:write"), Requirement::scope("orders:read")]),
+    /// ]);
+    /// assert_eq!(r.scopes().collect::<Vec<_>>(), ["orders:read", "orders:write"]);
+    /// ```
+    pub fn scopes(&self) -> impl Iterator<Item = &str> + '_ {
+        self.scopes.iter().map(|s| &**s)
     }
 }
 
@@ -130,7 +155,11 @@ impl<C: HasScopes + 'static> Requirement<C> {
     pub fn scope(scope: impl Into<String>) -> Self {
         let scope: String = scope.into();
         let wanted = scope.clone();
-        Self::predicate(scope, move |claims: &C| claims.has_scope(&wanted))
+        let scopes = Arc::new([scope.as_str().into()]);
+        Self {
+            scopes,
+            ..Self::predicate(scope, move |claims: &C| claims.has_scope(&wanted))
+        }
     }
 }
 
@@ -163,6 +192,7 @@ impl<C: 'static> Requirement<C> {
         Self {
             check: Arc::new(check),
             scope: scope.into().into(),
+            scopes: Arc::new([]),
         }
     }
 
@@ -178,10 +208,13 @@ impl<C: 'static> Requirement<C> {
     /// ```
     pub fn all_of(requirements: impl IntoIterator<Item = Self>) -> Self {
         let all: Vec<Self> = requirements.into_iter().collect();
-        let scope = join(&all);
-        Self::predicate(scope, move |claims: &C| {
-            all.iter().all(|r| r.is_met(claims))
-        })
+        let (scope, scopes) = (join(&all), oauth_scopes(&all));
+        Self {
+            scopes,
+            ..Self::predicate(scope, move |claims: &C| {
+                all.iter().all(|r| r.is_met(claims))
+            })
+        }
     }
 
     /// At least one of `requirements` must be met.
@@ -196,10 +229,13 @@ impl<C: 'static> Requirement<C> {
     /// ```
     pub fn any_of(requirements: impl IntoIterator<Item = Self>) -> Self {
         let any: Vec<Self> = requirements.into_iter().collect();
-        let scope = join(&any);
-        Self::predicate(scope, move |claims: &C| {
-            any.iter().any(|r| r.is_met(claims))
-        })
+        let (scope, scopes) = (join(&any), oauth_scopes(&any));
+        Self {
+            scopes,
+            ..Self::predicate(scope, move |claims: &C| {
+                any.iter().any(|r| r.is_met(claims))
+            })
+        }
     }
 
     /// Whether `claims` meet this requirement.
@@ -258,6 +294,17 @@ impl<C: 'static> Requirement<C> {
     pub fn layer(self) -> RequireLayer<C> {
         RequireLayer::new(self)
     }
+}
+
+/// The OAuth scopes of `requirements`, each once, in the order first named.
+fn oauth_scopes<C>(requirements: &[Requirement<C>]) -> Arc<[Box<str>]> {
+    let mut scopes: Vec<Box<str>> = Vec::new();
+    for scope in requirements.iter().flat_map(|r| r.scopes.iter()) {
+        if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    scopes.into()
 }
 
 fn join<C>(requirements: &[Requirement<C>]) -> String {

@@ -30,6 +30,8 @@ pub(crate) struct Config {
     pub(crate) csrf_header: Option<HeaderName>,
     pub(crate) anonymous: bool,
     pub(crate) realm: Option<Box<str>>,
+    /// The URL of the protected-resource metadata (RFC 9728) that challenges name.
+    pub(crate) resource_metadata: Option<Box<str>>,
     pub(crate) on_error: Option<Arc<ErrorResponder>>,
 }
 
@@ -66,17 +68,21 @@ impl Config {
 
     /// The HTTP answer to `error`: the app's `on_error`, or the RFC 6750 default with the realm.
     pub(crate) fn respond(&self, error: &AuthError) -> Response<Bytes> {
-        let realm = self.realm.as_deref();
+        let context = ErrorContext {
+            error,
+            realm: self.realm.as_deref(),
+            resource_metadata: self.resource_metadata.as_deref(),
+        };
         match &self.on_error {
-            Some(respond) => respond(ErrorContext { error, realm }),
-            None => error.to_response(realm),
+            Some(respond) => respond(context),
+            None => context.default_response(),
         }
     }
 
-    /// Whether refusals made inside the layer must be answered anew (a realm or `on_error`
-    /// that the inner default response does not have).
+    /// Whether refusals made inside the layer must be answered anew (a realm, a metadata URL
+    /// or `on_error` that the inner default response does not have).
     pub(crate) fn answers_inner_refusals(&self) -> bool {
-        self.realm.is_some() || self.on_error.is_some()
+        self.realm.is_some() || self.resource_metadata.is_some() || self.on_error.is_some()
     }
 }
 

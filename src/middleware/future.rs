@@ -129,6 +129,9 @@ where
 /// it, keeping the headers other layers set on the way out.
 fn answer_inner<B>(config: &Config, mut response: Response<B>) -> Response<ResponseBody<B>> {
     let Some(Refused(error)) = response.extensions_mut().remove::<Refused>() else {
+        if let Some(url) = &config.resource_metadata {
+            name_metadata(response.headers_mut(), url);
+        }
         return response.map(ResponseBody::inner);
     };
     let mut answer = config.respond(&error);
@@ -147,6 +150,41 @@ fn answer_inner<B>(config: &Config, mut response: Response<B>) -> Response<Respo
         }
     }
     answer.map(ResponseBody::rejection)
+}
+
+/// Adds `resource_metadata` (RFC 9728 §5.1) to the `Bearer` challenges made inside the layer
+/// with their own policy (a `RequireLayer` with its own realm, a handler's own 401) that name
+/// none; other schemes' challenges are left as they are.
+fn name_metadata(headers: &mut http::HeaderMap, url: &str) {
+    let named = |challenge: &http::HeaderValue| {
+        let text = challenge.to_str().ok()?.trim_end();
+        let scheme = text.split_once(' ').map_or(text, |(scheme, _)| scheme);
+        if !scheme.eq_ignore_ascii_case("bearer") || text.contains("resource_metadata=") {
+            return None;
+        }
+        let separator = if text.len() == scheme.len() {
+            " "
+        } else {
+            ", "
+        };
+        http::HeaderValue::try_from(format!("{text}{separator}resource_metadata=\"{url}\"")).ok()
+    };
+    if !headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .any(|c| named(c).is_some())
+    {
+        return;
+    }
+    let challenges: Vec<_> = headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .map(|c| named(c).unwrap_or_else(|| c.clone()))
+        .collect();
+    headers.remove(WWW_AUTHENTICATE);
+    for challenge in challenges {
+        headers.append(WWW_AUTHENTICATE, challenge);
+    }
 }
 
 impl<S: Service<Request<B>>, B> std::fmt::Debug for ResponseFuture<S, B> {

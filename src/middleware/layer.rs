@@ -13,6 +13,7 @@ use super::respond::{responder, ErrorContext, IntoErrorResponse};
 use super::service::JwtService;
 use crate::error::AuthError;
 use crate::keys::{KeySource, TrustedIssuer};
+use crate::metadata::ResourceMetadata;
 use crate::token_source::TokenSource;
 use crate::verify::cache::{Cache, CacheStats, TokenCache};
 use crate::verify::{Csrf, Keys, Rules};
@@ -103,6 +104,7 @@ impl<C> JwtLayer<C> {
                 csrf_header: Some(DEFAULT_CSRF_HEADER),
                 anonymous: false,
                 realm: None,
+                resource_metadata: None,
                 on_error: None,
             }),
             _claims: PhantomData,
@@ -218,6 +220,25 @@ impl<C> JwtLayer<C> {
         self
     }
 
+    /// Names the protected-resource metadata document (RFC 9728) in every `Bearer` challenge
+    /// under the layer, as `resource_metadata="<url>"`: the layer's own refusals, those of
+    /// [`RequireLayer`](crate::authorize::RequireLayer)s and handlers inside it, and an inner
+    /// service's own `Bearer` challenges. Clients such as MCP's find the authorization server
+    /// from it. Build the document with [`resource_metadata_for`](Self::resource_metadata_for)
+    /// and serve it at its [`path`](crate::metadata::ResourceMetadata::path).
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key).issuer("https://auth.example.com");
+    /// let metadata = layer.resource_metadata_for("https://api.example.com/mcp")?;
+    /// let layer = layer.resource_metadata(&metadata);
+    /// # Ok::<(), tower_jwt_auth::metadata::MetadataError>(())
+    /// ```
+    pub fn resource_metadata(mut self, metadata: &ResourceMetadata) -> Self {
+        self.config().resource_metadata = Some(metadata.url().into());
+        self
+    }
+
     /// Answers every HTTP refusal under the layer with the app's own response: the layer's
     /// own 400/401/503, and the 403s of every [`RequireLayer`](crate::authorize::RequireLayer)
     /// and handler `require()?` inside it. The handler sees the error and the realm and returns
@@ -269,6 +290,23 @@ impl<C> JwtLayer<C> {
 }
 
 impl<C> JwtLayer<C> {
+    /// The issuers whose tokens the layer accepts: the configured ones (with discovered keys,
+    /// the discovered issuer), or each trusted issuer.
+    pub(crate) fn issuer_names(&self) -> impl Iterator<Item = &str> {
+        let rules = &self.config.rules;
+        let trusted = match &rules.keys {
+            Keys::ByIssuer(issuers) => &issuers[..],
+            Keys::One(_) => &[],
+        };
+        let configured = rules.issuers.iter().map(|i| &**i);
+        configured.chain(trusted.iter().map(|t| &*t.issuer[0]))
+    }
+
+    /// Whether the layer reads tokens from the `Authorization` header.
+    pub(crate) fn reads_authorization_header(&self) -> bool {
+        self.config.source.reads_authorization_header()
+    }
+
     /// The rules tokens are checked against, for helpers that make tokens to fit them.
     #[cfg(feature = "test-util")]
     pub(crate) fn rules(&self) -> &Rules {

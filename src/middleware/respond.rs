@@ -29,17 +29,20 @@ pub struct ErrorContext<'a> {
     pub error: &'a AuthError,
     /// The layer's `realm`, if it has one.
     pub realm: Option<&'a str>,
+    /// The URL of the layer's protected-resource metadata (RFC 9728), if it names one: the
+    /// challenge's `resource_metadata`.
+    pub resource_metadata: Option<&'a str>,
 }
 
 impl ErrorContext<'_> {
     /// The response the layer would send without a handler (RFC 6750 challenge, JSON body).
     pub fn default_response(&self) -> Response<Bytes> {
-        self.error.to_response(self.realm)
+        self.error.response(self.realm, self.resource_metadata)
     }
 
-    /// The `WWW-Authenticate` challenge of this refusal, with the realm.
+    /// The `WWW-Authenticate` challenge of this refusal, with the realm and the metadata URL.
     pub fn challenge(&self) -> HeaderValue {
-        self.error.www_authenticate(self.realm)
+        self.error.challenge(self.realm, self.resource_metadata)
     }
 }
 
@@ -272,6 +275,7 @@ mod tests {
         let context = ErrorContext {
             error: &error,
             realm: Some("api"),
+            resource_metadata: None,
         };
         let page = responder(|_| (StatusCode::UNAUTHORIZED, "sign in"));
         assert_eq!(
@@ -295,6 +299,7 @@ mod tests {
         let context = ErrorContext {
             error: &outage,
             realm: None,
+            resource_metadata: None,
         };
         let busy = responder(|refused: ErrorContext<'_>| (refused.error.status(), "later"));
         assert!(!busy(context)
