@@ -5,6 +5,7 @@
 //! `on_error`.
 
 mod layer;
+mod paths;
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::auth::Auth;
 use crate::error::AuthError;
 pub use layer::{RequireFuture, RequireLayer, RequireService};
+pub use paths::GrantPaths;
 
 /// The OAuth scopes a set of claims grants, for [`Requirement::scope`].
 ///
@@ -118,6 +120,12 @@ impl<C> Clone for Requirement<C> {
 }
 
 impl<C> Requirement<C> {
+    /// The same requirement, naming these OAuth scopes.
+    fn naming_scopes(mut self, scopes: impl IntoIterator<Item = String>) -> Self {
+        self.scopes = scopes.into_iter().map(String::into_boxed_str).collect();
+        self
+    }
+
     /// The OAuth scopes this requirement names: those of [`scope`](Self::scope), also inside
     /// [`all_of`](Self::all_of) and [`any_of`](Self::any_of), each once; roles and predicates
     /// are not scopes. What OpenAPI and protected-resource metadata list, from the same value
@@ -155,11 +163,8 @@ impl<C: HasScopes + 'static> Requirement<C> {
     pub fn scope(scope: impl Into<String>) -> Self {
         let scope: String = scope.into();
         let wanted = scope.clone();
-        let scopes = Arc::new([scope.as_str().into()]);
-        Self {
-            scopes,
-            ..Self::predicate(scope, move |claims: &C| claims.has_scope(&wanted))
-        }
+        Self::predicate(scope.clone(), move |claims: &C| claims.has_scope(&wanted))
+            .naming_scopes([scope])
     }
 }
 

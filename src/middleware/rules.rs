@@ -107,6 +107,25 @@ impl<C> JwtLayer<C> {
         self
     }
 
+    /// The RFC 9068 access-token profile in one call: the `typ` header must be `at+jwt`
+    /// (so an ID token or any other JWT of the same issuer is refused) and `iss`, `aud`, `exp`,
+    /// `sub`, `client_id`, `iat` and `jti` are required. Name the issuer and the audience too
+    /// ([`issuer`](Self::issuer), [`audience`](Self::audience); keys found by discovery set
+    /// the issuer). Replaces an earlier [`token_type`](Self::token_type) and
+    /// [`require_claims`](Self::require_claims), as they replace it.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
+    ///     .access_token_profile()
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("https://api.example.com");
+    /// ```
+    pub fn access_token_profile(self) -> Self {
+        self.token_type(TokenType::header("at+jwt"))
+            .require_claims(["iss", "aud", "exp", "sub", "client_id", "iat", "jti"])
+    }
+
     /// Refuses tokens that lack any of these claims, or hold them as `null` (`exp` is always
     /// required).
     ///
