@@ -9,17 +9,17 @@
 
 mod common;
 
-use common::{bench_arm, config, Claims, User};
+use common::{Claims, User, bench_arm, config};
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
-use axum::Router;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use tower_jwt_auth::keys::PublicJwks;
 use tower_jwt_auth::{
     Algorithm, Auth, JwtLayer, KeySet, RemoteJwks, SigningKey, TokenIssuer, TokenType, VerifyingKey,

@@ -14,11 +14,11 @@ use common::{bench_arm, config};
 use std::hint::black_box;
 use std::time::Duration;
 
+use axum::Router;
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
-use axum::Router;
 use criterion::measurement::WallTime;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "redis")]
 use tokio::runtime::Runtime;

@@ -14,21 +14,21 @@
 
 mod common;
 
-use common::{bench_arm, config, send, Claims, User};
+use common::{Claims, User, bench_arm, config, send};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
-use axum::Router;
-use criterion::{criterion_group, Criterion};
+use criterion::{Criterion, criterion_group};
 use tokio::runtime::Runtime;
-use tower::util::MapRequestLayer;
 use tower::Layer;
+use tower::util::MapRequestLayer;
 use tower_jwt_auth::middleware::{JwtService, TokenCache};
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
@@ -69,7 +69,7 @@ fn key_pair(alg: Algorithm) -> (SigningKey, VerifyingKey) {
             return (
                 SigningKey::hs256(HS256_SECRET).expect("HS256"),
                 VerifyingKey::hs256(HS256_SECRET).expect("HS256"),
-            )
+            );
         }
         Algorithm::RS256 => "rsa",
         Algorithm::ES256 => "ec256",

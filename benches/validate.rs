@@ -6,17 +6,17 @@
 
 mod common;
 
-use common::{bench_arm, config, Claims, User};
+use common::{Claims, User, bench_arm, config};
 
 use std::hint::black_box;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::get;
-use axum::Router;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 

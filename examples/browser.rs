@@ -189,10 +189,10 @@ async fn login(State(app): AppRef, request: Request) -> Result<Response, Respons
 /// cross-origin redirects) is refused. A request with none of these headers comes from a client
 /// that is not a browser, which CSRF cannot drive.
 fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if site != "same-origin" {
-            return false;
-        }
+    if let Some(site) = headers.get("sec-fetch-site")
+        && site != "same-origin"
+    {
+        return false;
     }
     let Some(from) = headers.get(ORIGIN).or_else(|| headers.get(REFERER)) else {
         return true;
@@ -388,7 +388,9 @@ fn public_origin() -> Result<Option<String>, String> {
         .parse()
         .map_err(|e| format!("PUBLIC_ORIGIN={origin:?}: {e}"))?;
     match (uri.scheme_str(), uri.authority()) {
-        (Some("http" | "https"), Some(_)) if uri.path() == "/" && uri.query().is_none() && !origin.ends_with('/') => {
+        (Some("http" | "https"), Some(_))
+            if uri.path() == "/" && uri.query().is_none() && !origin.ends_with('/') =>
+        {
             Ok(Some(origin))
         }
         _ => Err(format!(

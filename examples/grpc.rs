@@ -18,8 +18,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use serde::{Deserialize, Serialize};
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 use tower_jwt_auth::{Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 

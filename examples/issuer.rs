@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::keys::PublicJwks;
 use tower_jwt_auth::{Algorithm, SigningKey, TokenIssuer, TokenType};
 

@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::revocation::{MemoryStore, RevocationStore};
 use tower_jwt_auth::tokens::{SessionError, TokenPair};
 use tower_jwt_auth::{Algorithm, Auth, JwtSessions, NumericDate, SigningKey, VerifyingKey};

@@ -73,7 +73,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         (None, Some(issuer)) => RemoteJwks::discovery_builder(&issuer),
         (Some(_), Some(_)) => return Err("set JWKS_URL or OIDC_ISSUER, not both".into()),
         (None, None) => {
-            return Err("set JWKS_URL (a JWKS document) or OIDC_ISSUER (an OpenID provider)".into())
+            return Err(
+                "set JWKS_URL (a JWKS document) or OIDC_ISSUER (an OpenID provider)".into(),
+            );
         }
     };
     let keys = builder
@@ -95,7 +97,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         None | Some("false") => false,
         Some("true") => true,
         Some(other) => {
-            return Err(format!("JWT_ANY_AUDIENCE must be true or false, not `{other}`").into())
+            return Err(format!("JWT_ANY_AUDIENCE must be true or false, not `{other}`").into());
         }
     };
     match env("JWT_AUDIENCE") {

@@ -2,8 +2,8 @@
 //! production, a [`ManualClock`] that tests move by hand.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The time source of a [`JwtLayer`](crate::JwtLayer) or a [`TokenIssuer`](crate::TokenIssuer),

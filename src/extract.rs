@@ -5,10 +5,10 @@ use std::fmt;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::request::Parts;
 use http::StatusCode;
+use http::request::Parts;
 
-use crate::auth::{missing_layer, Auth, Unauthenticated};
+use crate::auth::{Auth, Unauthenticated, missing_layer};
 use crate::error::AuthError;
 
 /// Why the [`Auth<C>`](crate::Auth) extractor refused a request.

@@ -392,8 +392,8 @@ pub use auth::Auth;
 pub use authorize::Requirement;
 pub use claims::{NumericDate, TokenType};
 pub use error::AuthError;
-pub use jsonwebtoken::jwk;
 pub use jsonwebtoken::Algorithm;
+pub use jsonwebtoken::jwk;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use keys::RemoteJwks;

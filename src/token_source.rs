@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use cookie::Cookie;
-use http::header::{AUTHORIZATION, COOKIE};
 use http::HeaderMap;
+use http::header::{AUTHORIZATION, COOKIE};
 
 use crate::error::AuthError;
 

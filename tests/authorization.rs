@@ -2,12 +2,12 @@
 
 mod common;
 
+use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use common::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::authorize::HasRoles;
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::{Auth, JwtLayer, Requirement, VerifyingKey};
@@ -184,9 +184,11 @@ async fn a_handler_can_check_a_requirement_itself() {
         .layer(layer::<Value>());
     let reply = with_bearer(&app, &token_with(json!({"scope": "orders:read"}))).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert!(reply
-        .www_authenticate()
-        .contains(r#"scope="orders:delete""#));
+    assert!(
+        reply
+            .www_authenticate()
+            .contains(r#"scope="orders:delete""#)
+    );
     let reply = with_bearer(&app, &token_with(json!({"scope": "orders:delete"}))).await;
     assert_eq!(reply.status, StatusCode::OK);
 }
@@ -241,9 +243,11 @@ async fn a_require_layer_takes_its_own_realm_and_error_page() {
         )
         .layer(layer::<Value>());
     let reply = with_bearer(&with_realm, &token_with(json!({"roles": ["user"]}))).await;
-    assert!(reply
-        .www_authenticate()
-        .starts_with(r#"Bearer realm="admin-area", error="insufficient_scope""#));
+    assert!(
+        reply
+            .www_authenticate()
+            .starts_with(r#"Bearer realm="admin-area", error="insufficient_scope""#)
+    );
 
     let page = Requirement::<Value>::role("admin").layer().on_error(|err| {
         let mut response =

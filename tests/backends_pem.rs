@@ -5,9 +5,9 @@
 
 mod common;
 
+use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use common::*;
 use jsonwebtoken::crypto::CryptoProvider;
 use tower_jwt_auth::clock::ManualClock;

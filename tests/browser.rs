@@ -21,7 +21,7 @@ use examples::Example;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Everything one test does in the browser must be over by then.
 const TEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -115,11 +115,13 @@ async fn john(app: &Example, client: &Client) {
     // The admin page is not for a user.
     assert_eq!(fetch_status(client, "/admin").await, 403);
     client.goto(&app.url("/admin")).await.unwrap();
-    assert!(client
-        .source()
-        .await
-        .unwrap()
-        .contains("insufficient_scope"));
+    assert!(
+        client
+            .source()
+            .await
+            .unwrap()
+            .contains("insufficient_scope")
+    );
 
     // Outside the browser, the stolen pair works until logout...
     assert_eq!(replay(app, &access, &csrf).await, StatusCode::OK);

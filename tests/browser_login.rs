@@ -8,9 +8,9 @@ mod examples;
 
 use std::process::{Command, Stdio};
 
-use examples::{example_binary, Example};
-use reqwest::redirect::Policy;
+use examples::{Example, example_binary};
 use reqwest::StatusCode;
+use reqwest::redirect::Policy;
 
 /// Posts the login form for john with these extra headers: the status and how many cookies
 /// were set.

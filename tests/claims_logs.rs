@@ -5,9 +5,9 @@
 
 mod common;
 
+use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use common::logs::Lines;
 use common::*;
 use serde::Deserialize;

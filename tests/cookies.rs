@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode
 use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::revocation::MemoryStore;
 use tower_jwt_auth::tokens::{AuthCookies, SessionError, TokenPair};
@@ -492,10 +492,11 @@ fn cookies_are_secure_unless_insecure_http_is_allowed() {
     assert!(secure(&AuthCookies::new()));
     assert!(secure(&AuthCookies::new().allow_insecure_http(false)));
     let dev = AuthCookies::new().allow_insecure_http(true);
-    assert!(dev
-        .clear()
-        .iter()
-        .all(|c| !c.to_str().unwrap().contains("Secure")));
+    assert!(
+        dev.clear()
+            .iter()
+            .all(|c| !c.to_str().unwrap().contains("Secure"))
+    );
 }
 
 #[tokio::test]

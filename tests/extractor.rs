@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::{Auth, JwtLayer, VerifyingKey};
 

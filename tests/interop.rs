@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
 #[derive(Clone, Deserialize)]
@@ -87,7 +87,9 @@ fn our_tokens_decode_in_pyjwt() {
             std::env::var_os("CI").is_none(),
             "CI must run this test: pip install pyjwt cryptography"
         );
-        eprintln!("NOTICE: our_tokens_decode_in_pyjwt skipped: PyJWT not found (pip install pyjwt cryptography)");
+        eprintln!(
+            "NOTICE: our_tokens_decode_in_pyjwt skipped: PyJWT not found (pip install pyjwt cryptography)"
+        );
         return;
     }
     let mut cases = serde_json::Map::new();

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use common::jwks::JwksProvider;
 use common::keys::{jwks_document, signing_key};
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::keys::KeyError;
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, KeySet, RemoteJwks, SigningKey, TokenIssuer};
@@ -146,7 +146,7 @@ async fn the_fully_specified_name_ed25519_is_eddsa_in_tokens_and_in_jwks() {
     let app = app(JwtLayer::new(keys));
     assert_accepted(&app, &token(&published)).await; // `alg: EdDSA`
     assert_accepted(&app, &ed25519_named_token("ed-1")).await; // `alg: Ed25519`
-                                                               // `Ed25519` names EdDSA over Ed25519 only: an RSA key published under it is not used.
+    // `Ed25519` names EdDSA over Ed25519 only: an RSA key published under it is not used.
     let rsa = signing_key("rsa", Algorithm::RS256, "rsa-1");
     assert!(KeySet::from_jwks(&document_with_alg(&[rsa], Some("Ed25519"))).is_err());
     // A forged `Ed25519` token (signature of another message) is refused.

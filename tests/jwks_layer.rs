@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use common::jwks::JwksProvider;
 use common::keys::{jwks_document, signing_key};
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::keys::TrustedIssuer;
 use tower_jwt_auth::test_util::MockProvider;

@@ -10,14 +10,14 @@ mod common;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use common::jwks::JwksProvider;
 use common::keys::{jwks_document, signing_key};
 use common::logs::{Line, Lines};
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, RemoteJwks, SigningKey, TokenIssuer};
 use tracing::Level;

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use common::keys::{signing_key, verifying_key};
 use common::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::keys::{KeyError, PublicJwks};
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, KeySet, SigningKey, TokenIssuer, VerifyingKey};

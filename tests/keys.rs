@@ -2,11 +2,11 @@
 
 mod common;
 
+use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::keys::KeyError;
 use tower_jwt_auth::{Algorithm, JwtLayer, SigningKey, VerifyingKey};
@@ -93,12 +93,15 @@ fn secret_from_env_fails_clearly_when_missing_or_short() {
     );
     assert!(missing.to_string().contains("TJA_TEST_UNSET_SECRET"));
     // Only this test touches these names, and no other test in this binary reads the environment.
-    std::env::set_var("TJA_TEST_SHORT_SECRET", "short");
+    // SAFETY: no other test of this binary reads or writes the environment (see above), so
+    // no other thread does while this one writes it.
+    unsafe { std::env::set_var("TJA_TEST_SHORT_SECRET", "short") };
     assert!(matches!(
         VerifyingKey::hmac_from_env("TJA_TEST_SHORT_SECRET", Algorithm::HS256),
         Err(KeyError::SecretTooShort { len: 5, .. })
     ));
-    std::env::set_var("TJA_TEST_GOOD_SECRET", std::str::from_utf8(SECRET).unwrap());
+    // SAFETY: as above.
+    unsafe { std::env::set_var("TJA_TEST_GOOD_SECRET", std::str::from_utf8(SECRET).unwrap()) };
     assert!(VerifyingKey::hmac_from_env("TJA_TEST_GOOD_SECRET", Algorithm::HS256).is_ok());
     assert!(SigningKey::hmac_from_env("TJA_TEST_GOOD_SECRET", Algorithm::HS256).is_ok());
 }

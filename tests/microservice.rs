@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use examples::Example;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::keys::PublicJwks;
 use tower_jwt_auth::{Algorithm, SigningKey, TokenIssuer, TokenType};
 

@@ -9,9 +9,9 @@ mod redis_server;
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use common::logs::Lines;
 use common::wait::eventually;
 use common::*;
@@ -39,9 +39,11 @@ async fn an_outage_logs_its_start_and_its_end_not_every_refused_request() {
     assert_accepted(&app, &token).await;
 
     redis.stop();
-    assert!(eventually(Duration::from_secs(5), || !store.is_synced())
-        .await
-        .is_some());
+    assert!(
+        eventually(Duration::from_secs(5), || !store.is_synced())
+            .await
+            .is_some()
+    );
     for _ in 0..200 {
         assert_eq!(
             with_bearer(&app, &token).await.status,

@@ -7,12 +7,12 @@
 
 mod common;
 
+use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
-use common::{pem, request, NOW};
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use serde_json::{json, Value};
+use common::{NOW, pem, request};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Value, json};
 use tower_jwt_auth::authorize::GrantPaths;
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::{AuthError, JwtLayer, Requirement, TokenType, VerifyingKey};

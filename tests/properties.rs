@@ -11,7 +11,7 @@ use p256::ecdsa::signature::Signer;
 use p256::pkcs8::DecodePrivateKey;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::{Algorithm, AuthError, JwtLayer, TokenType, VerifyingKey};
 

@@ -7,9 +7,9 @@ mod quickstart;
 use std::process::Command;
 
 use common::{b64, header, hs256_sign, hs256_token, payload};
-use quickstart::{binary, get, login, post, tokens, Quickstart};
+use quickstart::{Quickstart, binary, get, login, post, tokens};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const SECRET: &str = "quickstart-test-secret-of-at-least-32-bytes";
 

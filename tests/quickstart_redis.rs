@@ -10,7 +10,7 @@ mod redis_server;
 
 use std::time::{Duration, Instant};
 
-use quickstart::{get, post, tokens, Quickstart};
+use quickstart::{Quickstart, get, post, tokens};
 use redis_server::RedisServer;
 use reqwest::StatusCode;
 

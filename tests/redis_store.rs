@@ -294,10 +294,12 @@ async fn store_created_while_redis_is_down_becomes_ready_when_redis_starts() {
     assert!(!store.is_synced());
     let err = store.ready(Duration::from_millis(300)).await.unwrap_err();
     assert!(err.to_string().contains("not in sync"), "{err}");
-    assert!(store
-        .revoke(Revocation::Token("j"), now() + 60)
-        .await
-        .is_err());
+    assert!(
+        store
+            .revoke(Revocation::Token("j"), now() + 60)
+            .await
+            .is_err()
+    );
 
     redis.start_again();
     store.ready(READY).await.unwrap();

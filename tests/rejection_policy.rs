@@ -4,11 +4,11 @@
 
 mod common;
 
+use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
-use axum::Router;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::middleware::{ErrorContext, NoChallenge};
 use tower_jwt_auth::{Auth, AuthError, JwtLayer, Requirement, VerifyingKey};
@@ -97,9 +97,11 @@ async fn on_error_answers_a_handlers_require_403() {
         "{}",
         reply.www_authenticate()
     );
-    assert!(reply
-        .www_authenticate()
-        .ends_with(r#"scope="orders:write""#));
+    assert!(
+        reply
+            .www_authenticate()
+            .ends_with(r#"scope="orders:write""#)
+    );
 }
 
 #[tokio::test]
@@ -108,9 +110,11 @@ async fn without_on_error_the_layers_realm_still_reaches_inner_refusals() {
     let reply = get_with(&app, "/admin", Some(&token_with(json!({"roles": []})))).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.body["error"], "insufficient_scope");
-    assert!(reply
-        .www_authenticate()
-        .starts_with(r#"Bearer realm="shop", error="insufficient_scope""#));
+    assert!(
+        reply
+            .www_authenticate()
+            .starts_with(r#"Bearer realm="shop", error="insufficient_scope""#)
+    );
 }
 
 #[tokio::test]
@@ -171,9 +175,11 @@ async fn a_bare_status_or_body_takes_the_refusals_status_and_challenge() {
     let reply = get_with(&body, "/admin", Some(&token_with(json!({})))).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.body, json!("go away"));
-    assert!(reply
-        .www_authenticate()
-        .starts_with(r#"Bearer error="insufficient_scope""#));
+    assert!(
+        reply
+            .www_authenticate()
+            .starts_with(r#"Bearer error="insufficient_scope""#)
+    );
 }
 
 #[tokio::test]
@@ -203,9 +209,11 @@ async fn a_require_layer_with_its_own_page_keeps_it_under_the_layers_policy() {
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.body, json!("admins only"));
     // The route's page has no realm of its own: its challenge names none.
-    assert!(reply
-        .www_authenticate()
-        .starts_with(r#"Bearer error="insufficient_scope""#));
+    assert!(
+        reply
+            .www_authenticate()
+            .starts_with(r#"Bearer error="insufficient_scope""#)
+    );
 }
 
 #[tokio::test]

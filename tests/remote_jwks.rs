@@ -12,7 +12,7 @@ use common::jwks::JwksProvider;
 use common::keys::{jwks_document, signing_key};
 use common::wait::eventually;
 use tokio::net::TcpListener;
-use tokio::time::{sleep, Instant};
+use tokio::time::{Instant, sleep};
 use tower_jwt_auth::keys::{FetchError, FetchErrorKind};
 use tower_jwt_auth::{Algorithm, RemoteJwks, SigningKey};
 
@@ -146,9 +146,11 @@ async fn max_age_above_the_upper_bound_is_clamped() {
         .build()
         .unwrap();
     jwks.ready(LONG).await.unwrap();
-    assert!(eventually(Duration::from_secs(2), || server.hits() >= 2)
-        .await
-        .is_some());
+    assert!(
+        eventually(Duration::from_secs(2), || server.hits() >= 2)
+            .await
+            .is_some()
+    );
 }
 
 #[tokio::test]

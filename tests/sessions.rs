@@ -169,8 +169,8 @@ async fn revoking_one_token_leaves_its_family_alone() {
 }
 
 #[tokio::test]
-async fn a_refresh_token_without_sid_from_another_library_works_once_and_its_reuse_kills_what_it_made(
-) {
+async fn a_refresh_token_without_sid_from_another_library_works_once_and_its_reuse_kills_what_it_made()
+ {
     let clock = ManualClock::new(NOW);
     let sessions = sessions(MemoryStore::new(), &clock);
     let foreign = hs256_token(

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use common::{header, payload, with_bearer};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::keys::TrustedIssuer;
 use tower_jwt_auth::test_util::{MockProvider, TestKey};
 use tower_jwt_auth::{Algorithm, Auth, AuthError, JwtLayer, RemoteJwks, TokenType};

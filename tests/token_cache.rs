@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, Request, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::middleware::{CacheStats, TokenCache};
 use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};

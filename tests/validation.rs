@@ -2,8 +2,8 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, TokenType, VerifyingKey};
 
@@ -171,9 +171,11 @@ async fn repeated_authorization_header_is_400_invalid_request() {
     .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.body["error"], "invalid_request");
-    assert!(reply
-        .www_authenticate()
-        .starts_with(r#"Bearer error="invalid_request""#));
+    assert!(
+        reply
+            .www_authenticate()
+            .starts_with(r#"Bearer error="invalid_request""#)
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 use axum::routing::get;
 use axum::{Json, Router};
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::{Auth, AuthError, JwtLayer, TokenType, VerifyingKey};
 

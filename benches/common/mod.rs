@@ -6,11 +6,11 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, Response, StatusCode};
-use axum::Router;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
 use serde::{Deserialize, Serialize};

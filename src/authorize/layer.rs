@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -13,10 +13,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::Requirement;
-use crate::auth::{missing_layer, Auth, Unauthenticated};
+use crate::auth::{Auth, Unauthenticated, missing_layer};
 use crate::error::{AuthError, Refused};
 use crate::middleware::{
-    is_grpc, responder, ErrorContext, ErrorResponder, IntoErrorResponse, ResponseBody,
+    ErrorContext, ErrorResponder, IntoErrorResponse, ResponseBody, is_grpc, responder,
 };
 
 /// A layer that lets a request through only when its verified claims meet a [`Requirement`];

@@ -20,7 +20,7 @@ pub use error::KeyError;
 pub use publish::PublicJwks;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-pub use remote::{error::FetchErrorKind, FetchError, RemoteJwks, RemoteJwksBuilder};
+pub use remote::{FetchError, RemoteJwks, RemoteJwksBuilder, error::FetchErrorKind};
 pub use set::KeySet;
 #[cfg(feature = "jwks")]
 pub(crate) use set::Skipped;

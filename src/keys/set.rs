@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::Jwk;
 
 use super::{KeyError, VerifyingKey};
 use crate::error::AuthError;

@@ -3,7 +3,7 @@
 //! verifier, and the key schedule, on every call); every other key goes through jsonwebtoken.
 
 #[cfg(feature = "aws_lc_rs")]
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::VerifyingKey;
 use crate::error::AuthError;

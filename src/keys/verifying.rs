@@ -9,11 +9,11 @@ use jsonwebtoken::jwk::{
 };
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 
+use super::KeyError;
 use super::checks::{
     check_strength, checked_secret, ensure_crypto_provider, is_private_pem, jwk_algorithm,
     rsa_bits, secret_from_env, spki_key,
 };
-use super::KeyError;
 
 /// A key that checks signatures, and the one algorithm it accepts.
 ///
@@ -240,7 +240,7 @@ impl VerifyingKey {
                 _ => {
                     return Err(KeyError::UnsupportedJwk(
                         "an EC curve other than P-256 and P-384",
-                    ))
+                    ));
                 }
             },
             AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
@@ -250,15 +250,15 @@ impl VerifyingKey {
             AlgorithmParameters::OctetKey(_) => {
                 return Err(KeyError::UnsupportedJwk(
                     "a symmetric (`oct`) key: shared secrets are never taken from a JWK",
-                ))
+                ));
             }
             AlgorithmParameters::OctetKeyPair(_) => {
-                return Err(KeyError::UnsupportedJwk("an OKP curve other than Ed25519"))
+                return Err(KeyError::UnsupportedJwk("an OKP curve other than Ed25519"));
             }
             _ => {
                 return Err(KeyError::UnsupportedJwk(
                     "a key type other than RSA, EC and OKP",
-                ))
+                ));
             }
         };
         let algorithm = algorithm.unwrap_or(implied);

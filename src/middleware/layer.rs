@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
 use super::config::{Config, DEFAULT_CSRF_HEADER};
-use super::respond::{responder, ErrorContext, IntoErrorResponse};
+use super::respond::{ErrorContext, IntoErrorResponse, responder};
 use super::service::JwtService;
 use crate::error::AuthError;
 use crate::keys::{KeySource, TrustedIssuer};

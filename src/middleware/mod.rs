@@ -19,4 +19,4 @@ pub use respond::{ErrorBody, ErrorContext, IntoErrorResponse, NoChallenge};
 pub use service::JwtService;
 
 pub(crate) use config::is_grpc;
-pub(crate) use respond::{responder, ErrorResponder};
+pub(crate) use respond::{ErrorResponder, responder};

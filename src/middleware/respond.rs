@@ -283,18 +283,22 @@ mod tests {
             r#"Bearer realm="api""#
         );
         let redirect = responder(|_| StatusCode::SEE_OTHER);
-        assert!(!redirect(context)
-            .headers()
-            .contains_key(http::header::WWW_AUTHENTICATE));
+        assert!(
+            !redirect(context)
+                .headers()
+                .contains_key(http::header::WWW_AUTHENTICATE)
+        );
         let hidden = responder(|_| {
             let mut response = Response::new(Bytes::new());
             *response.status_mut() = StatusCode::NOT_FOUND;
             response.extensions_mut().insert(NoChallenge);
             response
         });
-        assert!(!hidden(context)
-            .headers()
-            .contains_key(http::header::WWW_AUTHENTICATE));
+        assert!(
+            !hidden(context)
+                .headers()
+                .contains_key(http::header::WWW_AUTHENTICATE)
+        );
         let outage = AuthError::RevocationUnavailable;
         let context = ErrorContext {
             error: &outage,
@@ -302,8 +306,10 @@ mod tests {
             resource_metadata: None,
         };
         let busy = responder(|refused: ErrorContext<'_>| (refused.error.status(), "later"));
-        assert!(!busy(context)
-            .headers()
-            .contains_key(http::header::WWW_AUTHENTICATE));
+        assert!(
+            !busy(context)
+                .headers()
+                .contains_key(http::header::WWW_AUTHENTICATE)
+        );
     }
 }

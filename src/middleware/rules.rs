@@ -7,7 +7,7 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 
 use super::layer::JwtLayer;
-use crate::claims::{is_registered, TokenType, TypeRule};
+use crate::claims::{TokenType, TypeRule, is_registered};
 use crate::clock::Clock;
 use crate::revocation::RevocationStore;
 use crate::verify::{Keys, MAX_REQUIRED_CLAIMS};

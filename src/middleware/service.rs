@@ -115,7 +115,7 @@ where
                 req.extensions_mut().insert(Unauthenticated::<C>::new());
             }
             Err(error) => {
-                return ResponseFuture::rejected(self.config.reject(&error, req.headers()))
+                return ResponseFuture::rejected(self.config.reject(&error, req.headers()));
             }
         }
         ResponseFuture::inner(self.inner.call(req), self.policy())

@@ -51,8 +51,8 @@ pub use provider::MockProvider;
 
 use std::fmt;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::keys::TrustedIssuer;
@@ -108,7 +108,7 @@ impl TestKey {
     #[cfg(feature = "aws_lc_rs")]
     #[cfg_attr(docsrs, doc(cfg(feature = "aws_lc_rs")))]
     pub fn es256() -> Self {
-        use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
         let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .expect("AWS-LC makes a P-256 key");
         let pkcs8 = pair.to_pkcs8v1().expect("AWS-LC encodes a P-256 key");

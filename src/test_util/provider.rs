@@ -15,15 +15,15 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::TestKey;
+use crate::TokenIssuer;
 use crate::keys::PublicJwks;
 use crate::middleware::JwtLayer;
-use crate::TokenIssuer;
 
 /// An identity provider on `127.0.0.1` for integration tests: OIDC discovery at
 /// `{issuer}/.well-known/openid-configuration`, its keys at `{issuer}/jwks.json`, tokens signed

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use http::header::CONTENT_TYPE;
 use http::HeaderValue;
+use http::header::CONTENT_TYPE;
 
 use crate::error::AuthError;
 use crate::revocation::StoreError;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::errors::SessionError;
-use super::issuer::{claims_object, random_id, IssuedToken, TokenIssuer};
+use super::issuer::{IssuedToken, TokenIssuer, claims_object, random_id};
 use crate::claims::TokenType;
 use crate::clock::Clock;
 use crate::keys::{SigningKey, VerifyingKey};

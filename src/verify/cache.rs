@@ -210,10 +210,10 @@ impl Cache {
         if shard.len() >= per_shard && !shard.contains_key(&hash) {
             let before = shard.len();
             shard.retain(|_, e| e.verified.facts.exp > expired_before);
-            if shard.len() >= per_shard {
-                if let Some(&victim) = shard.keys().next() {
-                    shard.remove(&victim);
-                }
+            if shard.len() >= per_shard
+                && let Some(&victim) = shard.keys().next()
+            {
+                shard.remove(&victim);
             }
             let dropped = (before - shard.len()) as u64;
             self.evictions.fetch_add(dropped, Ordering::Relaxed);

@@ -47,15 +47,15 @@ fn without_values(message: &str) -> String {
         .rfind(" at line ")
         .map_or(message, |at| &message[..at]);
     for kind in ["invalid type: ", "invalid value: "] {
-        if let Some(rest) = message.strip_prefix(kind) {
-            if let Some((unexpected, expected)) = rest.split_once(", expected ") {
-                let unexpected = unexpected
-                    .split(['`', '"'])
-                    .next()
-                    .unwrap_or_default()
-                    .trim_end();
-                return format!("{kind}{unexpected}, expected {expected}");
-            }
+        if let Some(rest) = message.strip_prefix(kind)
+            && let Some((unexpected, expected)) = rest.split_once(", expected ")
+        {
+            let unexpected = unexpected
+                .split(['`', '"'])
+                .next()
+                .unwrap_or_default()
+                .trim_end();
+            return format!("{kind}{unexpected}, expected {expected}");
         }
     }
     let safe = [

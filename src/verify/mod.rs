@@ -25,7 +25,7 @@ use cache::{Cache, Facts};
 pub(crate) use header::with_decoded;
 use scan::ScanPlan;
 pub(crate) use scope::Csrf;
-use scope::{issuer_scope, select_issuer, Scope};
+use scope::{Scope, issuer_scope, select_issuer};
 
 /// What a layer's claims type must be: read from JSON, and shared by requests (the request
 /// extensions and the verified-token cache hold it).

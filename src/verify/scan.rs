@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// A JSON string, borrowed from the input unless it had escapes (serde's own `Cow<str>`
 /// always allocates).
@@ -177,10 +177,8 @@ impl<'de> Visitor<'de> for ScanPlan<'_> {
                     0
                 }
             };
-            if present {
-                if let Some(i) = self.required.iter().position(|r| **r == *key) {
-                    seen.required |= 1 << i;
-                }
+            if present && let Some(i) = self.required.iter().position(|r| **r == *key) {
+                seen.required |= 1 << i;
             }
             // A repeated registered claim is a parser-differential trap: refuse it.
             if dup & bit != 0 {

@@ -25,7 +25,7 @@ pub struct Lines(Arc<Mutex<Vec<Line>>>);
 
 impl Lines {
     /// A subscriber that records into these lines.
-    pub fn subscriber(&self) -> impl Subscriber + Send + Sync {
+    pub fn subscriber(&self) -> impl Subscriber + Send + Sync + use<> {
         tracing_subscriber::registry().with(self.clone())
     }
 

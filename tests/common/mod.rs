@@ -1,14 +1,14 @@
 //! Keys, hand-made tokens and a request helper shared by the integration tests.
 #![allow(dead_code)]
 
+use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use axum::Router;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::Sha256;
 use tower::ServiceExt;
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The quickstart binary.
 pub fn binary() -> PathBuf {
@@ -19,13 +19,16 @@ pub fn binary() -> PathBuf {
 pub fn example_binary(name: &str) -> PathBuf {
     static BUILT: std::sync::Once = std::sync::Once::new();
     BUILT.call_once(|| {
-        // The same features as this test binary, so the library is not rebuilt differently.
+        // Every feature of this test binary, so that the examples `cargo test` built already
+        // are fresh: one feature fewer would build the library and every example again.
         let features: Vec<&str> = [
             ("aws_lc_rs", cfg!(feature = "aws_lc_rs")),
             ("rust_crypto", cfg!(feature = "rust_crypto")),
             ("axum", cfg!(feature = "axum")),
             ("redis", cfg!(feature = "redis")),
             ("jwks", cfg!(feature = "jwks")),
+            ("tonic", cfg!(feature = "tonic")),
+            ("test-util", cfg!(feature = "test-util")),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))

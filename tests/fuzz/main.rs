@@ -17,12 +17,12 @@ mod mutate;
 mod oracle;
 
 use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use common::{b64, pem, ready, NOW, SECRET};
+use common::{NOW, SECRET, b64, pem, ready};
 use hmac::{Hmac, Mac};
-use mutate::{quoted, Object, Rng};
+use mutate::{Object, Rng, quoted};
 use oracle::{Key, Rules, Verdict};
 use p256::ecdsa::signature::Signer as _;
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};

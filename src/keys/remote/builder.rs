@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Client;
 
 use super::task::Shared;
-use super::{fetch, FetchError, RemoteJwks, Source};
+use super::{FetchError, RemoteJwks, Source, fetch};
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(5);

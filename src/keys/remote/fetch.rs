@@ -4,12 +4,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, AGE, CACHE_CONTROL};
+use reqwest::header::{ACCEPT, AGE, CACHE_CONTROL, HeaderMap};
 use reqwest::{Client, Url};
 use serde::Deserialize;
 
-use super::error::{FetchError, FetchErrorKind};
 use super::Config;
+use super::error::{FetchError, FetchErrorKind};
 use crate::keys::{KeySet, Skipped};
 
 /// Real documents are a few KiB: a larger one is refused before it can exhaust memory.

@@ -5,8 +5,8 @@
 //! `task.rs` is the fetch loop, `fetch.rs` the HTTP side.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use reqwest::Url;

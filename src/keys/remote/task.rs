@@ -1,13 +1,13 @@
 //! The background task of a [`RemoteJwks`](super::RemoteJwks): one fetch whenever a refresh is
 //! due or a miss asks for one, the keys kept on failure, backoff while the provider is down.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, MutexGuard, RwLock};
 use std::time::Duration;
 
 use reqwest::{Client, Url};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::error::FetchError;

@@ -9,8 +9,8 @@ use tokio::task::JoinSet;
 use tokio::time::sleep;
 
 use super::RemoteJwks;
-use crate::keys::{PublicJwks, SigningKey};
 use crate::Algorithm;
+use crate::keys::{PublicJwks, SigningKey};
 
 // The JWKS provider and the wait of the integration tests, the same files: each test binary uses
 // only some of their items, and those are `pub` for the integration tests' `common` module.

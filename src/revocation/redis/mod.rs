@@ -9,8 +9,8 @@
 //! closed rather than miss a revocation.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ::redis::{Client, IntoConnectionInfo, ProtocolVersion, RedisError, Value};

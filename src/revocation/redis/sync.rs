@@ -12,7 +12,7 @@ use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, PushInfo, PushKind, RedisError, Value};
 use tokio::sync::{mpsc, watch};
 
-use super::names::{parse_message, KeyNames};
+use super::names::{KeyNames, parse_message};
 use super::unix_now;
 use crate::revocation::{Entries, StoreError};
 use crate::task::{lock, read, write};
