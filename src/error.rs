@@ -123,6 +123,44 @@ impl AuthError {
         }
     }
 
+    /// A stable snake_case name of the variant (`expired`, `invalid_signature`,
+    /// `insufficient_scope`, …): the `reason` label of the crate's metrics, and a key for the
+    /// app's own logs or counters.
+    ///
+    /// ```
+    /// use tower_jwt_auth::AuthError;
+    ///
+    /// assert_eq!(AuthError::Expired.reason(), "expired");
+    /// assert_eq!(AuthError::MissingClaim("jti".into()).reason(), "missing_claim");
+    /// ```
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::InvalidRequest => "invalid_request",
+            Self::TooLong { .. } => "too_long",
+            Self::NotJwt => "not_jwt",
+            Self::Malformed => "malformed",
+            Self::DisallowedAlgorithm => "disallowed_algorithm",
+            Self::UnsupportedCriticalHeader => "unsupported_critical_header",
+            Self::UnknownKey => "unknown_key",
+            Self::InvalidSignature => "invalid_signature",
+            Self::InvalidClaims => "invalid_claims",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::MissingClaim(_) => "missing_claim",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::InvalidAudience => "invalid_audience",
+            Self::InvalidSubject => "invalid_subject",
+            Self::WrongTokenType => "wrong_token_type",
+            Self::Revoked => "revoked",
+            Self::RevocationUnavailable => "revocation_unavailable",
+            Self::KeysUnavailable => "keys_unavailable",
+            Self::InsufficientScope { .. } => "insufficient_scope",
+            Self::CsrfMissing => "csrf_missing",
+            Self::CsrfMismatch => "csrf_mismatch",
+        }
+    }
+
     /// A short, fixed description safe to send to the client (never token contents or
     /// library error text).
     pub fn description(&self) -> &'static str {
@@ -295,6 +333,7 @@ impl axum_core::response::IntoResponse for AuthError {
     /// The default response, answered with the enclosing `JwtLayer`'s realm and `on_error`
     /// when there is one.
     fn into_response(self) -> axum_core::response::Response {
+        crate::observe::forbidden(&self);
         let mut response = self.to_response(None);
         response.extensions_mut().insert(Refused(self));
         response.map(axum_core::body::Body::from)

@@ -351,6 +351,7 @@
 //! | `jwks` | yes | [`RemoteJwks`] (reqwest with rustls) |
 //! | `redis` | no | `revocation::RedisStore` |
 //! | `tonic` | no | `From<AuthError> for tonic::Status` |
+//! | `metrics` | no | counters through the `metrics` facade (requests, cache lookups, JWKS fetches) |
 //! | `test-util` | no | [`test_util`]-only: keys, tokens a layer accepts, a mock identity provider (for tests) |
 //!
 //! One crypto backend is needed; with both on, `aws_lc_rs` is used. Measurements and how to rerun
@@ -379,6 +380,7 @@ pub mod extract;
 pub mod keys;
 pub mod metadata;
 pub mod middleware;
+mod observe;
 pub mod revocation;
 mod task;
 #[cfg(feature = "test-util")]

@@ -18,6 +18,7 @@ use crate::error::{AuthError, Refused};
 use crate::middleware::{
     ErrorContext, ErrorResponder, IntoErrorResponse, ResponseBody, is_grpc, responder,
 };
+use crate::observe;
 
 /// A layer that lets a request through only when its verified claims meet a [`Requirement`];
 /// it must sit inside (after) a `JwtLayer<C>`. Made by [`Requirement::layer`].
@@ -106,6 +107,7 @@ impl<C> RequireLayer<C> {
     /// The answer to `error`: the route's own policy, or the default marked for the
     /// enclosing layer to answer anew with its policy.
     fn respond(&self, error: AuthError) -> Response<Bytes> {
+        observe::forbidden(&error);
         let realm = self.realm.as_deref();
         match &self.on_error {
             // The enclosing `JwtLayer` adds its metadata URL to the challenge.

@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, Method, Response};
 
 use super::respond::{ErrorContext, ErrorResponder};
 use crate::error::AuthError;
+use crate::observe;
 use crate::token_source::{Found, TokenSource};
 use crate::verify::{Csrf, Rules};
 
@@ -60,6 +61,7 @@ impl Config {
     /// layer's own answer.
     pub(crate) fn reject(&self, error: &AuthError, headers: &HeaderMap) -> Response<Bytes> {
         tracing::debug!(target: "tower_jwt_auth", error = %error, "request refused");
+        observe::refused(error);
         if is_grpc(headers) {
             return error.to_grpc_response();
         }

@@ -15,6 +15,7 @@ use super::config::Config;
 use super::future::ResponseFuture;
 use crate::auth::{Auth, Unauthenticated};
 use crate::error::AuthError;
+use crate::observe;
 use crate::verify::Attempt;
 #[cfg(feature = "jwks")]
 use crate::verify::Csrf;
@@ -109,9 +110,11 @@ where
         };
         match attempt {
             Ok(Some(claims)) => {
+                observe::accepted();
                 req.extensions_mut().insert(Auth(claims));
             }
             Ok(None) => {
+                observe::anonymous();
                 req.extensions_mut().insert(Unauthenticated::<C>::new());
             }
             Err(error) => {
@@ -152,6 +155,7 @@ where
                 .await
             {
                 Ok(claims) => {
+                    observe::accepted();
                     req.extensions_mut().insert(Auth(claims));
                     Ok(req)
                 }

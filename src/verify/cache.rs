@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use super::{Claims, Csrf, Keys, Rules};
 use crate::error::AuthError;
 use crate::keys::{KeySet, Source};
+use crate::observe;
 use crate::task::lock;
 
 const SHARDS: usize = 16;
@@ -144,6 +145,8 @@ pub(crate) struct Facts {
     /// The `csrf` claim when it was read (the token was verified for a request that needed
     /// it); `None`: not read, so a request that needs it verifies the token in full.
     pub(crate) csrf: Option<Box<str>>,
+    /// `sub`, recorded on the request's span at every hit.
+    pub(crate) sub: Option<Box<str>>,
 }
 
 impl Cache {
@@ -191,10 +194,12 @@ impl Cache {
 
     pub(crate) fn hit(&self) {
         self.hits.fetch_add(1, Ordering::Relaxed);
+        observe::cache_lookup(true);
     }
 
     pub(crate) fn miss(&self) {
         self.misses.fetch_add(1, Ordering::Relaxed);
+        observe::cache_lookup(false);
     }
 
     /// Keeps a verified token, making room if its shard is full: first by dropping the tokens
@@ -293,8 +298,10 @@ impl Rules {
         let checked = self
             .check_times(Some(facts.exp), facts.nbf, facts.iat, now)
             .and_then(|()| self.check_binding(facts.csrf.as_deref(), csrf, jti, sid, now));
-        if checked == Err(AuthError::Expired) {
-            cache.remove(token);
+        match (&checked, facts.sub.as_deref()) {
+            (Ok(()), Some(sub)) => observe::subject(sub),
+            (Err(AuthError::Expired), _) => cache.remove(token),
+            _ => {}
         }
         Some(checked.map(|()| claims))
     }

@@ -20,6 +20,7 @@ use crate::claims::{TokenType, TypeRule};
 use crate::clock::Clock;
 use crate::error::AuthError;
 use crate::keys::{KeySet, KeySource, Source, TrustedIssuer};
+use crate::observe;
 use crate::revocation::RevocationStore;
 use cache::{Cache, Facts};
 pub(crate) use header::with_decoded;
@@ -242,11 +243,14 @@ impl Rules {
         let key = with_decoded(header, |json| header::select_key(json, keys, typ, allowed))?;
         key.check_signature(message.as_bytes(), signature)?;
         let (claims, facts) = with_decoded(payload, |json| {
-            let facts = self.check_claims(json, scope)?;
+            let (facts, subject) = self.check_claims(json, scope)?;
             let claims: C = serde_json::from_slice(json).map_err(|_| {
                 logs::claims_do_not_fit::<C>(json);
                 AuthError::InvalidClaims
             })?;
+            if let Some(subject) = &subject {
+                observe::subject(subject);
+            }
             Ok((Arc::new(claims), facts))
         })?;
         if let (Some(cache), Some(facts)) = (&self.cache, facts) {
@@ -297,8 +301,12 @@ impl Rules {
     }
 
     /// One scan of the payload, then each check on what it saw; with a cache, what its hits
-    /// will check again.
-    fn check_claims(&self, json: &[u8], scope: Scope<'_>) -> Result<Option<Facts>, AuthError> {
+    /// will check again; and the subject, for telemetry once the claims are read.
+    fn check_claims<'j>(
+        &self,
+        json: &'j [u8],
+        scope: Scope<'_>,
+    ) -> Result<(Option<Facts>, Option<scan::Text<'j>>), AuthError> {
         let type_claim = self.token_type.as_ref().and_then(|t| t.0.claim());
         let plan = ScanPlan {
             type_claim,
@@ -341,14 +349,16 @@ impl Rules {
         let (jti, sid) = (seen.jti.as_deref(), seen.sid.as_deref());
         self.check_binding(seen.csrf.as_deref(), scope.csrf, jti, sid, now)?;
         // What a cache hit checks again, kept only when there is a cache.
-        Ok(self.cache.is_some().then(|| Facts {
+        let facts = self.cache.is_some().then(|| Facts {
             exp: seen.exp.unwrap_or_default(),
             nbf: seen.nbf,
             iat: seen.iat,
             jti: seen.jti.as_deref().map(Into::into),
             sid: seen.sid.as_deref().map(Into::into),
             csrf: seen.csrf.as_deref().map(Into::into),
-        }))
+            sub: seen.subject.as_deref().map(Into::into),
+        });
+        Ok((facts, seen.subject))
     }
 }
 

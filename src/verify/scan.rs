@@ -62,6 +62,8 @@ pub(crate) struct Seen<'de> {
     pub(crate) aud: Presence,
     pub(crate) aud_present: bool,
     pub(crate) sub: Presence,
+    /// The `sub` value, for the telemetry of an accepted token.
+    pub(crate) subject: Option<Text<'de>>,
     pub(crate) typ: Presence,
     pub(crate) required: u64,
 }
@@ -164,6 +166,7 @@ impl<'de> Visitor<'de> for ScanPlan<'_> {
                 "sub" => {
                     let sub: Text<'de> = map.next_value()?;
                     seen.sub = presence(self.subject == Some(&*sub));
+                    seen.subject = Some(sub);
                     bit::SUB
                 }
                 name if self.type_claim.is_some_and(|(n, _)| n == name) => {

@@ -28,6 +28,7 @@ pub fn example_binary(name: &str) -> PathBuf {
             ("redis", cfg!(feature = "redis")),
             ("jwks", cfg!(feature = "jwks")),
             ("tonic", cfg!(feature = "tonic")),
+            ("metrics", cfg!(feature = "metrics")),
             ("test-util", cfg!(feature = "test-util")),
         ]
         .into_iter()

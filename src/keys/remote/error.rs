@@ -72,6 +72,22 @@ pub enum FetchErrorKind {
     },
 }
 
+impl FetchErrorKind {
+    /// A snake_case name of the kind, the `outcome` label of a failed fetch's metric.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Self::BadUrl => "bad_url",
+            Self::Client => "client",
+            Self::Timeout => "timeout",
+            Self::Network => "network",
+            Self::Status(_) => "status",
+            Self::TooLarge => "too_large",
+            Self::BadDocument => "bad_document",
+            Self::IssuerMismatch { .. } => "issuer_mismatch",
+        }
+    }
+}
+
 impl FetchError {
     pub(crate) fn new(
         url: impl fmt::Display,

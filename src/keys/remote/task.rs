@@ -149,6 +149,7 @@ impl Shared {
                 url,
                 document,
             }) => {
+                crate::observe::jwks_fetch("ok");
                 let refresh_in = lifetime / 20 * 17;
                 state.next_due = later(now, refresh_in);
                 state.backoff = MIN_BACKOFF;
@@ -189,6 +190,7 @@ impl Shared {
                 }
             }
             Err(error) => {
+                crate::observe::jwks_fetch(error.kind().label());
                 let retry_in = state.backoff;
                 state.next_due = later(now, retry_in);
                 state.backoff = (retry_in * 2).min(MAX_BACKOFF);
