@@ -333,7 +333,7 @@ impl axum_core::response::IntoResponse for AuthError {
     /// The default response, answered with the enclosing `JwtLayer`'s realm and `on_error`
     /// when there is one.
     fn into_response(self) -> axum_core::response::Response {
-        crate::observe::forbidden(&self);
+        crate::observe::forbidden(self.reason());
         let mut response = self.to_response(None);
         response.extensions_mut().insert(Refused(self));
         response.map(axum_core::body::Body::from)

@@ -351,6 +351,7 @@
 //! | `jwks` | yes | [`RemoteJwks`] (reqwest with rustls) |
 //! | `redis` | no | `revocation::RedisStore` |
 //! | `tonic` | no | `From<AuthError> for tonic::Status` |
+//! | `utoipa` | no | [`openapi::JwtSecurity`]: the bearer JWT scheme and each route's scopes in an OpenAPI document |
 //! | `metrics` | no | counters through the `metrics` facade (requests, cache lookups, JWKS fetches) |
 //! | `test-util` | no | [`test_util`]-only: keys, tokens a layer accepts, a mock identity provider (for tests) |
 //!
@@ -381,6 +382,9 @@ pub mod keys;
 pub mod metadata;
 pub mod middleware;
 mod observe;
+#[cfg(feature = "utoipa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
+pub mod openapi;
 pub mod revocation;
 mod task;
 #[cfg(feature = "test-util")]

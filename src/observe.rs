@@ -2,15 +2,13 @@
 //! span, and (cargo feature `metrics`) counters through the `metrics` facade. Never any part of
 //! a token or a secret: the subject, outcomes and fixed reason names only.
 
-use crate::error::AuthError;
-
 /// The field of the current tracing span that an accepted request's `sub` is recorded in
 /// (OpenTelemetry's name for the end user). tracing keeps it only where the request's span
 /// declares it, e.g. `tracing::info_span!("request", "enduser.id" = tracing::field::Empty)`.
 pub(crate) const SUBJECT_FIELD: &str = "enduser.id";
 
 /// Requests the layer decided, by `outcome` (`accepted`, `anonymous`, `refused`) and, for a
-/// refusal, `reason` ([`AuthError::reason`]).
+/// refusal, `reason` (`AuthError::reason`).
 #[cfg(feature = "metrics")]
 const REQUESTS: &str = "tower_jwt_auth_requests_total";
 /// Refusals made inside the layer after it accepted the token (a `RequireLayer`, a handler's
@@ -45,20 +43,20 @@ pub(crate) fn anonymous() {
     metrics::counter!(REQUESTS, "outcome" => "anonymous").increment(1);
 }
 
-/// A request the layer refused.
-pub(crate) fn refused(error: &AuthError) {
+/// A request the layer refused, for `reason` (`AuthError::reason`).
+pub(crate) fn refused(reason: &'static str) {
     #[cfg(feature = "metrics")]
-    metrics::counter!(REQUESTS, "outcome" => "refused", "reason" => error.reason()).increment(1);
+    metrics::counter!(REQUESTS, "outcome" => "refused", "reason" => reason).increment(1);
     #[cfg(not(feature = "metrics"))]
-    let _ = error;
+    let _ = reason;
 }
 
 /// A request refused inside the layer, after its token was accepted.
-pub(crate) fn forbidden(error: &AuthError) {
+pub(crate) fn forbidden(reason: &'static str) {
     #[cfg(feature = "metrics")]
-    metrics::counter!(FORBIDDEN, "reason" => error.reason()).increment(1);
+    metrics::counter!(FORBIDDEN, "reason" => reason).increment(1);
     #[cfg(not(feature = "metrics"))]
-    let _ = error;
+    let _ = reason;
 }
 
 /// A lookup in the verified-token cache.

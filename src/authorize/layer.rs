@@ -107,7 +107,7 @@ impl<C> RequireLayer<C> {
     /// The answer to `error`: the route's own policy, or the default marked for the
     /// enclosing layer to answer anew with its policy.
     fn respond(&self, error: AuthError) -> Response<Bytes> {
-        observe::forbidden(&error);
+        observe::forbidden(error.reason());
         let realm = self.realm.as_deref();
         match &self.on_error {
             // The enclosing `JwtLayer` adds its metadata URL to the challenge.

@@ -61,7 +61,7 @@ impl Config {
     /// layer's own answer.
     pub(crate) fn reject(&self, error: &AuthError, headers: &HeaderMap) -> Response<Bytes> {
         tracing::debug!(target: "tower_jwt_auth", error = %error, "request refused");
-        observe::refused(error);
+        observe::refused(error.reason());
         if is_grpc(headers) {
             return error.to_grpc_response();
         }

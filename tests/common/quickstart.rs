@@ -29,6 +29,7 @@ pub fn example_binary(name: &str) -> PathBuf {
             ("jwks", cfg!(feature = "jwks")),
             ("tonic", cfg!(feature = "tonic")),
             ("metrics", cfg!(feature = "metrics")),
+            ("utoipa", cfg!(feature = "utoipa")),
             ("test-util", cfg!(feature = "test-util")),
         ]
         .into_iter()
