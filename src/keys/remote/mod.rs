@@ -208,8 +208,11 @@ impl RemoteJwks {
         }
         let last_error = shared.lock_state().last_error.clone();
         Err(last_error.unwrap_or_else(|| {
-            let why = format_args!("no fetch ended within {timeout:?}");
-            FetchError::new(&shared.source, FetchErrorKind::Timeout, why)
+            FetchError::new(
+                &shared.source,
+                FetchErrorKind::Timeout,
+                format_args!("no fetch ended within {timeout:?}"),
+            )
         }))
     }
 
