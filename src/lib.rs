@@ -374,6 +374,7 @@ mod auth;
 pub mod authorize;
 mod claims;
 pub mod clock;
+pub mod dpop;
 mod error;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

@@ -1,0 +1,425 @@
+//! DPoP proofs (RFC 9449): the check of a `DPoP` proof JWT against the request it came with
+//! and the access token it accompanies (RFC 9449 §4.3), which binds the token to a key the
+//! client holds. [`ProofRules::verify`] runs every check of §4.3 but the replay (`jti`) and
+//! nonce ones, which need state across requests; [`Proof::check_binding`] compares the key with
+//! the access token's `cnf.jkt` (§6.1).
+//!
+//! ```
+//! use http::Method;
+//! use tower_jwt_auth::dpop::{DpopError, ProofRequest, ProofRules};
+//!
+//! let rules = ProofRules::new();
+//! let request = ProofRequest {
+//!     method: &Method::GET,
+//!     uri: "https://api.example.com/orders?page=2",
+//!     access_token: Some("eyJ.access.token"),
+//! };
+//! assert_eq!(rules.verify("not a proof", &request, 1_800_000_000), Err(DpopError::Malformed));
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderMap, Method, Uri};
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::keys::VerifyingKey;
+
+/// The most bytes a proof may have; longer ones are refused before decoding.
+const MAX_PROOF_LEN: usize = 8 * 1024;
+
+/// JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037
+/// §2): a proof's `jwk` must have none.
+const PRIVATE_MEMBERS: [&str; 9] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"];
+
+/// What a proof is checked against: the algorithms allowed and how far its `iat` may be from
+/// now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProofRules {
+    algorithms: Vec<Algorithm>,
+    window: Duration,
+}
+
+/// The request a proof came with, as the client addressed it.
+#[derive(Clone, Copy, Debug)]
+pub struct ProofRequest<'a> {
+    /// The request's method, which `htm` must name.
+    pub method: &'a Method,
+    /// The request's URI as the client saw it (scheme, host, path; behind a proxy, the
+    /// external one): `htu` must name it, query and fragment ignored on both sides.
+    pub uri: &'a str,
+    /// The access token presented with the proof, whose hash `ath` must be.
+    pub access_token: Option<&'a str>,
+}
+
+/// A proof that passed [`ProofRules::verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    jkt: String,
+    jti: String,
+    iat: u64,
+}
+
+/// Why a DPoP proof or its binding was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DpopError {
+    /// The request has no `DPoP` header.
+    Missing,
+    /// The request has more than one `DPoP` header (RFC 9449 §4.3 check 1).
+    Repeated,
+    /// Not a compact JWS with a JSON header and payload, or over 8 KiB.
+    Malformed,
+    /// The `typ` header is not `dpop+jwt`.
+    WrongType,
+    /// The `alg` is not an allowed asymmetric algorithm, or not the one of the `jwk`.
+    DisallowedAlgorithm,
+    /// The header has no `jwk`, or one this crate cannot use (a weak RSA key, another curve).
+    InvalidKey,
+    /// The `jwk` holds private or symmetric key material.
+    PrivateKey,
+    /// The signature does not verify with the `jwk`.
+    InvalidSignature,
+    /// A required claim is absent or of the wrong type (`jti`, `htm`, `htu`, `iat`, `ath`).
+    MissingClaim(&'static str),
+    /// `htm` is not the request's method.
+    MethodMismatch,
+    /// `htu` is not the request's URI.
+    UriMismatch,
+    /// `iat` is outside the allowed window around now.
+    Stale,
+    /// `ath` is not the hash of the access token presented.
+    AccessTokenHashMismatch,
+    /// The proof's key is not the one the access token is bound to (`cnf.jkt`).
+    KeyMismatch,
+}
+
+impl fmt::Display for DpopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            Self::Missing => "no DPoP proof",
+            Self::Repeated => "more than one DPoP proof",
+            Self::Malformed => "malformed DPoP proof",
+            Self::WrongType => "DPoP proof typ is not dpop+jwt",
+            Self::DisallowedAlgorithm => "DPoP proof algorithm not allowed",
+            Self::InvalidKey => "DPoP proof key unusable",
+            Self::PrivateKey => "DPoP proof key is private",
+            Self::InvalidSignature => "DPoP proof signature invalid",
+            Self::MissingClaim(claim) => return write!(f, "DPoP proof lacks `{claim}`"),
+            Self::MethodMismatch => "DPoP proof htm does not match the request",
+            Self::UriMismatch => "DPoP proof htu does not match the request",
+            Self::Stale => "DPoP proof iat outside the allowed window",
+            Self::AccessTokenHashMismatch => "DPoP proof ath does not match the access token",
+            Self::KeyMismatch => "DPoP proof key is not the token's key",
+        };
+        f.write_str(text)
+    }
+}
+
+impl std::error::Error for DpopError {}
+
+impl Default for ProofRules {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProofRules {
+    /// ES256, ES384, EdDSA (Ed25519), RS256 and PS256 proofs whose `iat` is within 60 seconds
+    /// of now.
+    ///
+    /// ```
+    /// let rules = tower_jwt_auth::dpop::ProofRules::new();
+    /// ```
+    pub fn new() -> Self {
+        use Algorithm::{ES256, ES384, EdDSA, PS256, RS256};
+        Self {
+            algorithms: vec![ES256, ES384, EdDSA, RS256, PS256],
+            window: Duration::from_secs(60),
+        }
+    }
+
+    /// The algorithms a proof may use, replacing the default; HMAC algorithms are never
+    /// accepted (a proof's key is public).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{dpop::ProofRules, Algorithm};
+    ///
+    /// let rules = ProofRules::new().algorithms([Algorithm::ES256]);
+    /// assert_eq!(rules.algorithm_names(), "ES256");
+    /// ```
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms
+            .into_iter()
+            .filter(|a| !matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+            .collect();
+        self
+    }
+
+    /// How far a proof's `iat` may be from now, either way (default 60 seconds).
+    ///
+    /// ```
+    /// let rules = tower_jwt_auth::dpop::ProofRules::new().window(std::time::Duration::from_secs(30));
+    /// ```
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// The allowed algorithms as a challenge's `algs` value (RFC 9449 §7.1), space-separated.
+    pub fn algorithm_names(&self) -> String {
+        let names: Vec<String> = self.algorithms.iter().map(|a| format!("{a:?}")).collect();
+        names.join(" ")
+    }
+
+    /// Checks `proof` (RFC 9449 §4.3, checks 2 to 9, 11 and 12): a compact JWS typed
+    /// `dpop+jwt`, an allowed asymmetric `alg` matching the public `jwk` of its header, a
+    /// signature that verifies with that key, `jti`, `htm` (the method), `htu` (the URI, query
+    /// and fragment ignored), `iat` within the window of `now` (seconds since the epoch), and
+    /// `ath` the SHA-256 of the access token when one is presented.
+    ///
+    /// # Errors
+    /// The first check that failed, as a [`DpopError`].
+    pub fn verify(
+        &self,
+        proof: &str,
+        request: &ProofRequest<'_>,
+        now: u64,
+    ) -> Result<Proof, DpopError> {
+        if proof.len() > MAX_PROOF_LEN {
+            return Err(DpopError::Malformed);
+        }
+        let mut parts = proof.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(DpopError::Malformed);
+        };
+        let header: Header = decode_json(header)?;
+        if !header.typ.eq_ignore_ascii_case("dpop+jwt") {
+            return Err(DpopError::WrongType);
+        }
+        let algorithm = self.algorithm(&header.alg)?;
+        let jwk = public_jwk(header.jwk)?;
+        let key =
+            VerifyingKey::from_jwk_as(&jwk, Some(algorithm)).map_err(|_| DpopError::InvalidKey)?;
+        let message = &proof[..header_and_payload_len(proof)];
+        key.check_signature(message.as_bytes(), signature)
+            .map_err(|_| DpopError::InvalidSignature)?;
+
+        let claims: Claims = decode_json(payload)?;
+        let jti = claims.jti.ok_or(DpopError::MissingClaim("jti"))?;
+        let htm = claims.htm.ok_or(DpopError::MissingClaim("htm"))?;
+        let htu = claims.htu.ok_or(DpopError::MissingClaim("htu"))?;
+        let iat = claims.iat.ok_or(DpopError::MissingClaim("iat"))?;
+        if jti.is_empty() {
+            return Err(DpopError::MissingClaim("jti"));
+        }
+        if htm != request.method.as_str() {
+            return Err(DpopError::MethodMismatch);
+        }
+        if !same_target(&htu, request.uri) {
+            return Err(DpopError::UriMismatch);
+        }
+        let window = self.window.as_secs() as f64;
+        if !iat.is_finite() || (iat - now as f64).abs() > window {
+            return Err(DpopError::Stale);
+        }
+        if let Some(token) = request.access_token {
+            let ath = claims.ath.ok_or(DpopError::MissingClaim("ath"))?;
+            if ath != sha256_b64(token.as_bytes()) {
+                return Err(DpopError::AccessTokenHashMismatch);
+            }
+        }
+        let jkt = jwk
+            .thumbprint(ThumbprintHash::SHA256)
+            .map_err(|_| DpopError::InvalidKey)?;
+        Ok(Proof {
+            jkt,
+            jti,
+            iat: iat as u64,
+        })
+    }
+
+    /// The allowed algorithm `alg` names.
+    fn algorithm(&self, alg: &str) -> Result<Algorithm, DpopError> {
+        // RFC 9864's name for EdDSA over Ed25519.
+        let alg = if alg == "Ed25519" { "EdDSA" } else { alg };
+        let algorithm: Algorithm = alg.parse().map_err(|_| DpopError::DisallowedAlgorithm)?;
+        if self.algorithms.contains(&algorithm) {
+            Ok(algorithm)
+        } else {
+            Err(DpopError::DisallowedAlgorithm)
+        }
+    }
+}
+
+impl Proof {
+    /// The RFC 7638 SHA-256 thumbprint of the proof's key, base64url: what an access token
+    /// bound to it carries as `cnf.jkt`.
+    pub fn jkt(&self) -> &str {
+        &self.jkt
+    }
+
+    /// The proof's `jti`, for the replay check.
+    pub fn jti(&self) -> &str {
+        &self.jti
+    }
+
+    /// The proof's `iat`, in seconds since the epoch.
+    pub fn iat(&self) -> u64 {
+        self.iat
+    }
+
+    /// Whether the proof's key is the one the access token is bound to (RFC 9449 §6.1).
+    ///
+    /// # Errors
+    /// [`DpopError::KeyMismatch`] when `cnf_jkt` is not the proof key's thumbprint.
+    pub fn check_binding(&self, cnf_jkt: &str) -> Result<(), DpopError> {
+        if self.jkt == cnf_jkt {
+            Ok(())
+        } else {
+            Err(DpopError::KeyMismatch)
+        }
+    }
+}
+
+/// The request's one `DPoP` header (RFC 9449 §4.3 check 1).
+///
+/// ```
+/// use http::HeaderMap;
+/// use tower_jwt_auth::dpop::{proof_header, DpopError};
+///
+/// let mut headers = HeaderMap::new();
+/// assert_eq!(proof_header(&headers), Err(DpopError::Missing));
+/// headers.append("dpop", "a.b.c".parse()?);
+/// assert_eq!(proof_header(&headers), Ok("a.b.c"));
+/// headers.append("dpop", "d.e.f".parse()?);
+/// assert_eq!(proof_header(&headers), Err(DpopError::Repeated));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`DpopError::Missing`], [`DpopError::Repeated`], or [`DpopError::Malformed`] for a value
+/// that is not visible ASCII.
+pub fn proof_header(headers: &HeaderMap) -> Result<&str, DpopError> {
+    let mut values = headers.get_all("dpop").iter();
+    let value = values.next().ok_or(DpopError::Missing)?;
+    if values.next().is_some() {
+        return Err(DpopError::Repeated);
+    }
+    value.to_str().map_err(|_| DpopError::Malformed)
+}
+
+#[derive(Deserialize)]
+struct Header {
+    typ: String,
+    alg: String,
+    jwk: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    jti: Option<String>,
+    htm: Option<String>,
+    htu: Option<String>,
+    iat: Option<f64>,
+    ath: Option<String>,
+}
+
+/// A base64url part as JSON of type `T`.
+fn decode_json<T: for<'de> Deserialize<'de>>(part: &str) -> Result<T, DpopError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| DpopError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| DpopError::Malformed)
+}
+
+/// The header's `jwk` as a public key: an object with no private member.
+fn public_jwk(jwk: Option<Value>) -> Result<Jwk, DpopError> {
+    let Some(Value::Object(members)) = jwk else {
+        return Err(DpopError::InvalidKey);
+    };
+    if PRIVATE_MEMBERS.iter().any(|m| members.contains_key(*m)) {
+        return Err(DpopError::PrivateKey);
+    }
+    serde_json::from_value(Value::Object(members)).map_err(|_| DpopError::InvalidKey)
+}
+
+/// The length of `header.payload` in a compact JWS.
+fn header_and_payload_len(proof: &str) -> usize {
+    proof.rfind('.').unwrap_or(proof.len())
+}
+
+/// base64url(SHA-256(bytes)), with the crypto backend's digest.
+fn sha256_b64(bytes: &[u8]) -> String {
+    #[cfg(feature = "aws_lc_rs")]
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    #[cfg(not(feature = "aws_lc_rs"))]
+    let digest = <sha256::Sha256 as sha256::Digest>::digest(bytes);
+    URL_SAFE_NO_PAD.encode(digest)
+}
+
+/// Whether `htu` names the same target as `uri` (RFC 9449 §4.3 check 9): scheme and host
+/// compared case-insensitively, default ports dropped, paths compared after RFC 3986 §6.2.2
+/// percent-encoding normalization; queries and fragments ignored.
+fn same_target(htu: &str, uri: &str) -> bool {
+    match (target(htu), target(uri)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The normalized `scheme://host:port/path` of an absolute http(s) URI.
+fn target(uri: &str) -> Option<(String, String, u16, String)> {
+    let without_fragment = uri.split('#').next().unwrap_or(uri);
+    let uri: Uri = without_fragment.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let authority = uri.authority()?;
+    let host = authority.host().to_ascii_lowercase();
+    let port = authority.port_u16().unwrap_or(default_port);
+    let path = match uri.path() {
+        "" => "/".to_owned(),
+        path => normalize_percent(path),
+    };
+    Some((scheme, host, port, path))
+}
+
+/// Percent-encodings of unreserved characters decoded, the others' hex digits upper-cased
+/// (RFC 3986 §6.2.2.1 and §6.2.2.2).
+fn normalize_percent(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            let c = (hi * 16 + lo) as u8;
+            if c.is_ascii_alphanumeric() || b"-._~".contains(&c) {
+                out.push(c as char);
+            } else {
+                out.push('%');
+                out.push(bytes[i + 1].to_ascii_uppercase() as char);
+                out.push(bytes[i + 2].to_ascii_uppercase() as char);
+            }
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i] as char);
+        i += 1;
+    }
+    out
+}

@@ -1,0 +1,276 @@
+//! DPoP proof checks (RFC 9449 §4.3) against proofs made by an independent implementation
+//! written from the RFC here: P-256 by the RustCrypto `p256` crate, JSON by serde_json,
+//! base64url by `base64`, the RFC 7638 thumbprint by `sha2`. Every check has its refused twin.
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::Method;
+use p256::ecdsa::signature::Signer;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tower_jwt_auth::Algorithm;
+use tower_jwt_auth::dpop::{DpopError, ProofRequest, ProofRules};
+
+const NOW: u64 = 1_800_000_000;
+const URI: &str = "https://api.example.com/orders";
+const TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9.eyJjbmYiOnsiamt0IjoieCJ9fQ.c2ln";
+
+/// A client's P-256 key, and its public JWK.
+struct Client {
+    key: p256::ecdsa::SigningKey,
+}
+
+impl Client {
+    fn new(seed: u8) -> Self {
+        Self {
+            key: p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap(),
+        }
+    }
+
+    fn jwk(&self) -> Value {
+        // SEC1 uncompressed: 0x04, then x and y, 32 bytes each.
+        let point = self.key.verifying_key().to_sec1_point(false);
+        let bytes = point.as_bytes();
+        json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(&bytes[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&bytes[33..65]),
+        })
+    }
+
+    /// RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
+    fn thumbprint(&self) -> String {
+        let jwk = self.jwk();
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            jwk["x"].as_str().unwrap(),
+            jwk["y"].as_str().unwrap()
+        );
+        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+    }
+
+    /// A proof with this header and these claims, signed ES256 (r || s).
+    fn sign(&self, header: &Value, claims: &Value) -> String {
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature: p256::ecdsa::Signature = self.key.sign(message.as_bytes());
+        format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+
+    fn header(&self) -> Value {
+        json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk()})
+    }
+
+    /// The proof a conforming client sends with `TOKEN` for `GET URI` at `NOW`.
+    fn proof(&self) -> (Value, Value) {
+        let claims = json!({
+            "jti": "e1j3V_bKic8-LAEB",
+            "htm": "GET",
+            "htu": URI,
+            "iat": NOW,
+            "ath": URL_SAFE_NO_PAD.encode(Sha256::digest(TOKEN.as_bytes())),
+        });
+        (self.header(), claims)
+    }
+}
+
+fn request(method: &Method) -> ProofRequest<'_> {
+    ProofRequest {
+        method,
+        uri: URI,
+        access_token: Some(TOKEN),
+    }
+}
+
+fn verify(proof: &str) -> Result<tower_jwt_auth::dpop::Proof, DpopError> {
+    common::jsonwebtoken_ready();
+    ProofRules::new().verify(proof, &request(&Method::GET), NOW)
+}
+
+#[test]
+fn a_conforming_proof_passes_and_names_its_keys_thumbprint() {
+    let client = Client::new(7);
+    let (header, claims) = client.proof();
+    let proof = verify(&client.sign(&header, &claims)).unwrap();
+    assert_eq!(proof.jkt(), client.thumbprint());
+    assert_eq!((proof.jti(), proof.iat()), ("e1j3V_bKic8-LAEB", NOW));
+    assert_eq!(proof.check_binding(&client.thumbprint()), Ok(()));
+    assert_eq!(
+        proof.check_binding(&Client::new(8).thumbprint()),
+        Err(DpopError::KeyMismatch)
+    );
+}
+
+#[test]
+fn each_claim_that_does_not_match_the_request_is_refused() {
+    let client = Client::new(7);
+    let (header, claims) = client.proof();
+    let with = |name: &str, value: Value| {
+        let mut claims = claims.clone();
+        claims[name] = value;
+        verify(&client.sign(&header, &claims))
+    };
+    assert_eq!(
+        with("htm", json!("POST")).unwrap_err(),
+        DpopError::MethodMismatch
+    );
+    assert_eq!(
+        with("htm", json!("get")).unwrap_err(),
+        DpopError::MethodMismatch
+    );
+    for htu in [
+        "https://api.example.com/orders/1",
+        "https://api.example.com/order",
+        "https://evil.example.com/orders",
+        "http://api.example.com/orders",
+        "https://api.example.com:8443/orders",
+        "/orders",
+        "not a uri",
+    ] {
+        assert_eq!(
+            with("htu", json!(htu)).unwrap_err(),
+            DpopError::UriMismatch,
+            "{htu}"
+        );
+    }
+    // The same target: query and fragment ignored, case and default port normalized.
+    for htu in [
+        "https://api.example.com/orders?page=2",
+        "https://api.example.com/orders#top",
+        "HTTPS://API.Example.COM/orders",
+        "https://api.example.com:443/orders",
+        "https://api.example.com/%6Frders",
+    ] {
+        assert!(with("htu", json!(htu)).is_ok(), "{htu}");
+    }
+    assert_eq!(with("iat", json!(NOW - 61)).unwrap_err(), DpopError::Stale);
+    assert_eq!(with("iat", json!(NOW + 61)).unwrap_err(), DpopError::Stale);
+    assert!(with("iat", json!(NOW - 60)).is_ok());
+    assert_eq!(with("iat", json!("now")).unwrap_err(), DpopError::Malformed);
+    let other_token = URL_SAFE_NO_PAD.encode(Sha256::digest(b"another.access.token"));
+    assert_eq!(
+        with("ath", json!(other_token)).unwrap_err(),
+        DpopError::AccessTokenHashMismatch
+    );
+    for missing in ["jti", "htm", "htu", "iat", "ath"] {
+        let mut claims = claims.clone();
+        claims.as_object_mut().unwrap().remove(missing);
+        let refused = verify(&client.sign(&header, &claims)).unwrap_err();
+        assert_eq!(refused, DpopError::MissingClaim(missing), "{missing}");
+    }
+    assert_eq!(
+        with("jti", json!("")).unwrap_err(),
+        DpopError::MissingClaim("jti")
+    );
+}
+
+#[test]
+fn without_an_access_token_ath_is_not_needed() {
+    common::jsonwebtoken_ready();
+    let client = Client::new(7);
+    let (header, mut claims) = client.proof();
+    claims.as_object_mut().unwrap().remove("ath");
+    let proof = client.sign(&header, &claims);
+    let request = ProofRequest {
+        method: &Method::GET,
+        uri: URI,
+        access_token: None,
+    };
+    assert!(ProofRules::new().verify(&proof, &request, NOW).is_ok());
+}
+
+#[test]
+fn the_header_and_the_key_are_checked() {
+    let client = Client::new(7);
+    let (header, claims) = client.proof();
+    let signed = |header: Value| verify(&client.sign(&header, &claims));
+    let mut typ = header.clone();
+    typ["typ"] = json!("JWT");
+    assert_eq!(signed(typ).unwrap_err(), DpopError::WrongType);
+    let mut no_typ = header.clone();
+    no_typ.as_object_mut().unwrap().remove("typ");
+    assert_eq!(signed(no_typ).unwrap_err(), DpopError::Malformed);
+    for alg in ["none", "HS256", "ES512", "nonsense"] {
+        let mut other = header.clone();
+        other["alg"] = json!(alg);
+        assert_eq!(
+            signed(other).unwrap_err(),
+            DpopError::DisallowedAlgorithm,
+            "{alg}"
+        );
+    }
+    // An allowed algorithm that is not the key's: P-256 is not ES384's curve.
+    let mut es384 = header.clone();
+    es384["alg"] = json!("ES384");
+    assert_eq!(signed(es384).unwrap_err(), DpopError::InvalidKey);
+    // The private key in the header.
+    let mut private = header.clone();
+    private["jwk"]["d"] = json!(URL_SAFE_NO_PAD.encode(client.key.to_bytes()));
+    assert_eq!(signed(private).unwrap_err(), DpopError::PrivateKey);
+    // A symmetric key.
+    let mut oct = header.clone();
+    oct["jwk"] = json!({"kty": "oct", "k": "c2VjcmV0"});
+    assert_eq!(signed(oct).unwrap_err(), DpopError::PrivateKey);
+    let mut none = header.clone();
+    none.as_object_mut().unwrap().remove("jwk");
+    assert_eq!(signed(none).unwrap_err(), DpopError::InvalidKey);
+    // Another client's key in the header: the signature does not verify with it.
+    let mut stolen = header.clone();
+    stolen["jwk"] = Client::new(8).jwk();
+    assert_eq!(signed(stolen).unwrap_err(), DpopError::InvalidSignature);
+    // ES256 only, by configuration.
+    common::jsonwebtoken_ready();
+    let only_eddsa = ProofRules::new().algorithms([Algorithm::EdDSA, Algorithm::HS256]);
+    assert_eq!(only_eddsa.algorithm_names(), "EdDSA");
+    let proof = client.sign(&header, &claims);
+    assert_eq!(
+        only_eddsa
+            .verify(&proof, &request(&Method::GET), NOW)
+            .unwrap_err(),
+        DpopError::DisallowedAlgorithm
+    );
+}
+
+#[test]
+fn what_is_not_a_signed_proof_is_refused() {
+    let client = Client::new(7);
+    let (header, claims) = client.proof();
+    let proof = client.sign(&header, &claims);
+    let (message, signature) = proof.rsplit_once('.').unwrap();
+    let mut flipped = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    flipped[5] ^= 1;
+    let tampered = format!("{message}.{}", URL_SAFE_NO_PAD.encode(flipped));
+    assert_eq!(verify(&tampered).unwrap_err(), DpopError::InvalidSignature);
+    let mut claims2 = claims.clone();
+    claims2["htm"] = json!("POST");
+    let (_, payload) = message.split_once('.').unwrap();
+    let swapped = proof.replace(payload, &URL_SAFE_NO_PAD.encode(claims2.to_string()));
+    let post = ProofRequest {
+        method: &Method::POST,
+        uri: URI,
+        access_token: Some(TOKEN),
+    };
+    common::jsonwebtoken_ready();
+    let refused = ProofRules::new().verify(&swapped, &post, NOW).unwrap_err();
+    assert_eq!(refused, DpopError::InvalidSignature);
+    for malformed in [
+        "",
+        "a.b",
+        "a.b.c.d",
+        "!!!.e30.e30",
+        message,
+        &"x".repeat(9000),
+    ] {
+        assert_eq!(
+            verify(malformed).unwrap_err(),
+            DpopError::Malformed,
+            "{malformed:.20}"
+        );
+    }
+}
