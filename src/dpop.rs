@@ -29,6 +29,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::keys::VerifyingKey;
+use crate::verify::media_type_eq;
 
 /// The most bytes a proof may have; longer ones are refused before decoding.
 const MAX_PROOF_LEN: usize = 8 * 1024;
@@ -201,11 +202,16 @@ impl ProofRules {
             return Err(DpopError::Malformed);
         };
         let header: Header = decode_json(header)?;
-        if !header.typ.eq_ignore_ascii_case("dpop+jwt") {
+        // `application/dpop+jwt` is the same media type (RFC 7515 §4.1.9).
+        if !media_type_eq(&header.typ, "dpop+jwt") {
             return Err(DpopError::WrongType);
         }
+        // No critical extension is understood here (RFC 7515 §4.1.11).
+        if header.crit.is_some() {
+            return Err(DpopError::Malformed);
+        }
         let algorithm = self.algorithm(&header.alg)?;
-        let jwk = public_jwk(header.jwk)?;
+        let jwk = public_jwk(header.jwk, &header.alg)?;
         let key =
             VerifyingKey::from_jwk_as(&jwk, Some(algorithm)).map_err(|_| DpopError::InvalidKey)?;
         let message = &proof[..header_and_payload_len(proof)];
@@ -321,6 +327,7 @@ struct Header {
     typ: String,
     alg: String,
     jwk: Option<Value>,
+    crit: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -340,13 +347,37 @@ fn decode_json<T: for<'de> Deserialize<'de>>(part: &str) -> Result<T, DpopError>
     serde_json::from_slice(&bytes).map_err(|_| DpopError::Malformed)
 }
 
-/// The header's `jwk` as a public key: an object with no private member.
-fn public_jwk(jwk: Option<Value>) -> Result<Jwk, DpopError> {
+/// The header's `jwk` as a public key: an object with no private member, an `alg` (if it has
+/// one) that is the header's, and EC coordinates of their curve's full length (RFC 7518
+/// §6.2.1.2), so that one key has one thumbprint.
+fn public_jwk(jwk: Option<Value>, alg: &str) -> Result<Jwk, DpopError> {
     let Some(Value::Object(members)) = jwk else {
         return Err(DpopError::InvalidKey);
     };
     if PRIVATE_MEMBERS.iter().any(|m| members.contains_key(*m)) {
         return Err(DpopError::PrivateKey);
+    }
+    if members.get("alg").is_some_and(|a| a.as_str() != Some(alg)) {
+        return Err(DpopError::DisallowedAlgorithm);
+    }
+    if members.get("kty").and_then(Value::as_str) == Some("EC") {
+        let size = match members.get("crv").and_then(Value::as_str) {
+            Some("P-256") => 32,
+            Some("P-384") => 48,
+            _ => return Err(DpopError::InvalidKey),
+        };
+        let full = |name: &str| {
+            let coordinate = members
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            URL_SAFE_NO_PAD
+                .decode(coordinate)
+                .is_ok_and(|bytes| bytes.len() == size)
+        };
+        if !full("x") || !full("y") {
+            return Err(DpopError::InvalidKey);
+        }
     }
     serde_json::from_value(Value::Object(members)).map_err(|_| DpopError::InvalidKey)
 }
@@ -386,8 +417,14 @@ fn target(uri: &str) -> Option<(String, String, u16, String)> {
         _ => return None,
     };
     let authority = uri.authority()?;
+    // No userinfo (RFC 9110 §4.2.4 forbids it in http(s) URIs), and a port that is a port:
+    // what follows the host is nothing, or `:` and a number that fits 16 bits.
+    let rest = authority.as_str().strip_prefix(authority.host())?;
+    let port = match rest {
+        "" => default_port,
+        _ => rest.strip_prefix(':')?.parse::<u16>().ok()?,
+    };
     let host = authority.host().to_ascii_lowercase();
-    let port = authority.port_u16().unwrap_or(default_port);
     let path = match uri.path() {
         "" => "/".to_owned(),
         path => normalize_percent(path),

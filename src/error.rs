@@ -378,7 +378,7 @@ impl From<AuthError> for tonic::Status {
 }
 
 /// Escapes a value for an RFC 7230 quoted-string, dropping what a header cannot carry.
-fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value
         .chars()

@@ -76,6 +76,9 @@ pub enum MetadataError {
     NotHttps(String),
     /// A fragment (`#…`), which RFC 9728 §1.2 forbids in a resource identifier.
     Fragment(String),
+    /// User information (`user@`), which RFC 9110 §4.2.4 forbids in an `http(s)` URI and which
+    /// would reach every client in the challenges.
+    UserInfo(String),
 }
 
 impl fmt::Display for MetadataError {
@@ -87,6 +90,7 @@ impl fmt::Display for MetadataError {
                 "`{url}` is not https (http is only for localhost and loopback addresses)"
             ),
             Self::Fragment(url) => write!(f, "`{url}` has a fragment, which RFC 9728 forbids"),
+            Self::UserInfo(url) => write!(f, "`{url}` has user information (`…@`)"),
         }
     }
 }
@@ -283,12 +287,23 @@ fn checked_url(url: &str) -> Result<Uri, MetadataError> {
     if url.contains('#') {
         return Err(MetadataError::Fragment(url.to_owned()));
     }
+    // Only what a URI holds unescaped (RFC 3986 §2): no space, quote, backslash or non-ASCII,
+    // which would end up unescaped or dropped in a challenge's quoted string.
+    if !url
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    {
+        return Err(MetadataError::NotAUrl(url.to_owned()));
+    }
     let uri: Uri = url
         .parse()
         .map_err(|_| MetadataError::NotAUrl(url.to_owned()))?;
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
         return Err(MetadataError::NotAUrl(url.to_owned()));
     };
+    if authority.as_str().contains('@') {
+        return Err(MetadataError::UserInfo(url.to_owned()));
+    }
     let host = authority
         .host()
         .trim_start_matches('[')

@@ -11,8 +11,8 @@ pub(crate) const SUBJECT_FIELD: &str = "enduser.id";
 /// refusal, `reason` (`AuthError::reason`).
 #[cfg(feature = "metrics")]
 const REQUESTS: &str = "tower_jwt_auth_requests_total";
-/// Refusals made inside the layer after it accepted the token (a `RequireLayer`, a handler's
-/// `require()?`), by `reason`.
+/// Refusals made inside the layer (a `RequireLayer`, a handler returning an `AuthError`, such
+/// as `require()?`, or an extractor's refusal), by `reason`.
 #[cfg(feature = "metrics")]
 const FORBIDDEN: &str = "tower_jwt_auth_forbidden_total";
 /// Verified-token cache lookups, by `result` (`hit`, `miss`).

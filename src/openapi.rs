@@ -12,9 +12,10 @@ use utoipa::openapi::{Components, OpenApi};
 use crate::authorize::Requirement;
 
 /// Documents the routes a [`JwtLayer`](crate::JwtLayer) protects: a bearer JWT security scheme
-/// (`type: http`, `scheme: bearer`, `bearerFormat: JWT`) and, on each secured operation, a
-/// security requirement that lists the OAuth scopes its [`Requirement`] enforces
-/// ([`Requirement::scopes`]; OpenAPI 3.1 allows such a list on any scheme). Apply it as a
+/// (`type: http`, `scheme: bearer`, `bearerFormat: JWT`) and, on each secured operation, the
+/// OAuth scopes its [`Requirement`] enforces: one security requirement per alternative
+/// ([`Requirement::scope_alternatives`]: `any_of` makes several, which OpenAPI reads as "any
+/// one of"; OpenAPI 3.1 allows a scope list on any scheme). Apply it as a
 /// utoipa [`Modify`](utoipa::Modify), or with [`apply`](Self::apply) to learn of a path the
 /// document lacks instead of a panic.
 ///
@@ -61,7 +62,8 @@ struct Route {
     path: String,
     /// `None`: every operation of the path.
     method: Option<Method>,
-    scopes: Vec<String>,
+    /// Alternatives: one security requirement each.
+    scope_sets: Vec<Vec<String>>,
 }
 
 /// A route named in a [`JwtSecurity`] that the OpenAPI document does not have.
@@ -126,7 +128,8 @@ impl JwtSecurity {
         self
     }
 
-    /// Every operation of `path` needs a token, with no scope.
+    /// Every operation of `path` needs a token, with no scope. For an operation named by both,
+    /// the later of this and [`require`](Self::require) decides its scopes.
     ///
     /// ```
     /// let security = tower_jwt_auth::openapi::JwtSecurity::new("bearer_jwt").secure("/me");
@@ -135,13 +138,14 @@ impl JwtSecurity {
         self.routes.push(Route {
             path: path.into(),
             method: None,
-            scopes: Vec::new(),
+            scope_sets: vec![Vec::new()],
         });
         self
     }
 
     /// The `method` operation of `path` needs a token that meets `requirement`: its OAuth
-    /// scopes are listed (roles and predicates have no OpenAPI form and are not).
+    /// scopes are listed, one security requirement per alternative (roles and predicates have
+    /// no OpenAPI form and are not).
     ///
     /// ```
     /// use tower_jwt_auth::{openapi::JwtSecurity, Requirement};
@@ -158,7 +162,11 @@ impl JwtSecurity {
         self.routes.push(Route {
             path: path.into(),
             method: Some(method),
-            scopes: requirement.scopes().map(str::to_owned).collect(),
+            scope_sets: requirement
+                .scope_alternatives()
+                .into_iter()
+                .map(|set| set.into_iter().map(str::to_owned).collect())
+                .collect(),
         });
         self
     }
@@ -199,12 +207,17 @@ impl JwtSecurity {
                     .iter()
                     .rev()
                     .find(|r| r.path == *path && r.covers(&method));
-                let scopes = match route {
-                    Some(route) => route.scopes.clone(),
-                    None if self.every_operation => Vec::new(),
+                let scope_sets = match route {
+                    Some(route) => route.scope_sets.clone(),
+                    None if self.every_operation => vec![Vec::new()],
                     None => continue,
                 };
-                operation.security = Some(vec![SecurityRequirement::new(&self.scheme, scopes)]);
+                // Alternatives, as OpenAPI reads a list of security requirements.
+                let requirements = scope_sets
+                    .into_iter()
+                    .map(|scopes| SecurityRequirement::new(&self.scheme, scopes))
+                    .collect();
+                operation.security = Some(requirements);
             }
         }
         Ok(())

@@ -132,6 +132,11 @@ fn each_claim_that_does_not_match_the_request_is_refused() {
         "https://api.example.com:8443/orders",
         "/orders",
         "not a uri",
+        "https://api.example.com:99999/orders",
+        "https://api.example.com:443443/orders",
+        "https://api.example.com:/orders",
+        "https://attacker@api.example.com/orders",
+        "https://user:pw@api.example.com/orders",
     ] {
         assert_eq!(
             with("htu", json!(htu)).unwrap_err(),
@@ -193,6 +198,26 @@ fn the_header_and_the_key_are_checked() {
     let mut typ = header.clone();
     typ["typ"] = json!("JWT");
     assert_eq!(signed(typ).unwrap_err(), DpopError::WrongType);
+    let mut media_type = header.clone();
+    media_type["typ"] = json!("application/DPoP+JWT");
+    assert!(signed(media_type).is_ok(), "the same media type");
+    let mut crit = header.clone();
+    crit["crit"] = json!(["exp"]);
+    crit["exp"] = json!(1);
+    assert_eq!(signed(crit).unwrap_err(), DpopError::Malformed);
+    let mut jwk_alg = header.clone();
+    jwk_alg["jwk"]["alg"] = json!("RS256");
+    assert_eq!(signed(jwk_alg).unwrap_err(), DpopError::DisallowedAlgorithm);
+    let mut same_alg = header.clone();
+    same_alg["jwk"]["alg"] = json!("ES256");
+    assert!(signed(same_alg).is_ok());
+    // The same point written with a leading zero byte: another thumbprint for one key.
+    let mut padded = header.clone();
+    let x = URL_SAFE_NO_PAD
+        .decode(header["jwk"]["x"].as_str().unwrap())
+        .unwrap();
+    padded["jwk"]["x"] = json!(URL_SAFE_NO_PAD.encode([&[0u8][..], &x].concat()));
+    assert_eq!(signed(padded).unwrap_err(), DpopError::InvalidKey);
     let mut no_typ = header.clone();
     no_typ.as_object_mut().unwrap().remove("typ");
     assert_eq!(signed(no_typ).unwrap_err(), DpopError::Malformed);

@@ -142,6 +142,27 @@ fn every_operation_can_be_secured_and_named_ones_keep_their_scopes() {
 }
 
 #[test]
+fn any_of_is_documented_as_alternatives() {
+    let either = Requirement::<Value>::any_of([
+        Requirement::scope("orders:write"),
+        Requirement::all_of([
+            Requirement::scope("orders:read"),
+            Requirement::scope("admin"),
+        ]),
+    ]);
+    let mut doc = ApiDoc::openapi();
+    JwtSecurity::new("jwt")
+        .require(Method::POST, "/orders", &either)
+        .apply(&mut doc)
+        .unwrap();
+    let doc = serde_json::to_value(&doc).unwrap();
+    assert_eq!(
+        doc["paths"]["/orders"]["post"]["security"],
+        json!([{"jwt": ["orders:write"]}, {"jwt": ["orders:read", "admin"]}])
+    );
+}
+
+#[test]
 fn a_route_the_document_lacks_is_an_error_not_a_public_route() {
     let write = Requirement::<Value>::scope("orders:write");
     let mut doc = ApiDoc::openapi();

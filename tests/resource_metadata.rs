@@ -154,6 +154,15 @@ fn resource_identifiers_that_rfc_9728_forbids_are_refused() {
         ("api.example.com/mcp", "NotAUrl"),
         ("ftp://api.example.com/mcp", "NotAUrl"),
         ("", "NotAUrl"),
+        (
+            "https://api.example.com/x\",error=\"invalid_token",
+            "NotAUrl",
+        ),
+        ("https://api.example.com/café", "NotAUrl"),
+        ("https://api.example.com/a b", "NotAUrl"),
+        ("https://api.example.com/a\\b", "NotAUrl"),
+        ("https://user@api.example.com/mcp", "UserInfo"),
+        ("https://user:pw@api.example.com/mcp", "UserInfo"),
     ] {
         let err = ResourceMetadata::new(resource).unwrap_err();
         assert!(
@@ -195,6 +204,17 @@ fn app(layer: JwtLayer<Value>, metadata: &ResourceMetadata) -> Router {
                     "www-authenticate",
                     "Bearer error=\"invalid_token\"".parse().unwrap(),
                 );
+                response
+            }),
+        )
+        .route(
+            "/two",
+            get(|| async {
+                let mut response = StatusCode::UNAUTHORIZED.into_response();
+                let both = "Bearer realm=\"x\", Basic realm=\"y, z\"";
+                response
+                    .headers_mut()
+                    .insert("www-authenticate", both.parse().unwrap());
                 response
             }),
         )

@@ -104,9 +104,10 @@ pub struct Requirement<C> {
     check: Arc<Check<C>>,
     /// What the challenge's `scope` attribute names.
     scope: Arc<str>,
-    /// The OAuth scopes among what it requires (made by [`scope`](Self::scope), not roles or
-    /// predicates), for documents that list them.
-    scopes: Arc<[Box<str>]>,
+    /// The OAuth scopes it requires (made by [`scope`](Self::scope), not roles or predicates),
+    /// for documents that list them, as alternatives: holding every scope of any one set meets
+    /// its scope part. A role or a predicate alone is one empty set.
+    scope_sets: Arc<[ScopeSet]>,
 }
 
 impl<C> Clone for Requirement<C> {
@@ -114,15 +115,16 @@ impl<C> Clone for Requirement<C> {
         Self {
             check: self.check.clone(),
             scope: self.scope.clone(),
-            scopes: self.scopes.clone(),
+            scope_sets: self.scope_sets.clone(),
         }
     }
 }
 
 impl<C> Requirement<C> {
-    /// The same requirement, naming these OAuth scopes.
+    /// The same requirement, naming these OAuth scopes (all of them required).
     fn naming_scopes(mut self, scopes: impl IntoIterator<Item = String>) -> Self {
-        self.scopes = scopes.into_iter().map(String::into_boxed_str).collect();
+        let set: ScopeSet = scopes.into_iter().map(String::into_boxed_str).collect();
+        self.scope_sets = Arc::new([set]);
         self
     }
 
@@ -142,7 +144,33 @@ impl<C> Requirement<C> {
     /// assert_eq!(r.scopes().collect::<Vec<_>>(), ["orders:read", "orders:write"]);
     /// ```
     pub fn scopes(&self) -> impl Iterator<Item = &str> + '_ {
-        self.scopes.iter().map(|s| &**s)
+        let mut seen: Vec<&str> = Vec::new();
+        for scope in self.scope_sets.iter().flat_map(|set| set.iter()) {
+            if !seen.contains(&&**scope) {
+                seen.push(scope);
+            }
+        }
+        seen.into_iter()
+    }
+
+    /// The OAuth scopes as alternatives: the requirement's scope part is met by holding every
+    /// scope of any one of these sets ([`any_of`](Self::any_of) makes several, [`all_of`](Self::all_of)
+    /// combines them). What an OpenAPI document lists as one security requirement each.
+    ///
+    /// ```
+    /// use tower_jwt_auth::Requirement;
+    ///
+    /// let r = Requirement::<serde_json::Value>::all_of([
+    ///     Requirement::scope("orders:read"),
+    ///     Requirement::any_of([Requirement::scope("orders:write"), Requirement::scope("admin")]),
+    /// ]);
+    /// assert_eq!(r.scope_alternatives(), [vec!["orders:read", "orders:write"], vec!["orders:read", "admin"]]);
+    /// ```
+    pub fn scope_alternatives(&self) -> Vec<Vec<&str>> {
+        self.scope_sets
+            .iter()
+            .map(|set| set.iter().map(|s| &**s).collect())
+            .collect()
     }
 }
 
@@ -197,7 +225,7 @@ impl<C: 'static> Requirement<C> {
         Self {
             check: Arc::new(check),
             scope: scope.into().into(),
-            scopes: Arc::new([]),
+            scope_sets: Arc::new([ScopeSet::default()]),
         }
     }
 
@@ -213,9 +241,9 @@ impl<C: 'static> Requirement<C> {
     /// ```
     pub fn all_of(requirements: impl IntoIterator<Item = Self>) -> Self {
         let all: Vec<Self> = requirements.into_iter().collect();
-        let (scope, scopes) = (join(&all), oauth_scopes(&all));
+        let (scope, scope_sets) = (join(&all), every_of(&all));
         Self {
-            scopes,
+            scope_sets,
             ..Self::predicate(scope, move |claims: &C| {
                 all.iter().all(|r| r.is_met(claims))
             })
@@ -234,9 +262,9 @@ impl<C: 'static> Requirement<C> {
     /// ```
     pub fn any_of(requirements: impl IntoIterator<Item = Self>) -> Self {
         let any: Vec<Self> = requirements.into_iter().collect();
-        let (scope, scopes) = (join(&any), oauth_scopes(&any));
+        let (scope, scope_sets) = (join(&any), any_of(&any));
         Self {
-            scopes,
+            scope_sets,
             ..Self::predicate(scope, move |claims: &C| {
                 any.iter().any(|r| r.is_met(claims))
             })
@@ -301,15 +329,42 @@ impl<C: 'static> Requirement<C> {
     }
 }
 
-/// The OAuth scopes of `requirements`, each once, in the order first named.
-fn oauth_scopes<C>(requirements: &[Requirement<C>]) -> Arc<[Box<str>]> {
-    let mut scopes: Vec<Box<str>> = Vec::new();
-    for scope in requirements.iter().flat_map(|r| r.scopes.iter()) {
-        if !scopes.contains(scope) {
-            scopes.push(scope.clone());
+/// Scopes all required together.
+type ScopeSet = Box<[Box<str>]>;
+
+/// The scope alternatives of requiring all of `requirements`: one set from each, combined in
+/// every way (each scope once per set).
+fn every_of<C>(requirements: &[Requirement<C>]) -> Arc<[ScopeSet]> {
+    let mut combined: Vec<Vec<Box<str>>> = vec![Vec::new()];
+    for requirement in requirements {
+        let mut next = Vec::new();
+        for base in &combined {
+            for set in requirement.scope_sets.iter() {
+                let mut union = base.clone();
+                for scope in set.iter() {
+                    if !union.contains(scope) {
+                        union.push(scope.clone());
+                    }
+                }
+                if !next.contains(&union) {
+                    next.push(union);
+                }
+            }
+        }
+        combined = next;
+    }
+    combined.into_iter().map(Vec::into_boxed_slice).collect()
+}
+
+/// The scope alternatives of requiring any of `requirements`: all of theirs, each once.
+fn any_of<C>(requirements: &[Requirement<C>]) -> Arc<[ScopeSet]> {
+    let mut alternatives: Vec<ScopeSet> = Vec::new();
+    for set in requirements.iter().flat_map(|r| r.scope_sets.iter()) {
+        if !alternatives.contains(set) {
+            alternatives.push(set.clone());
         }
     }
-    scopes.into()
+    alternatives.into()
 }
 
 fn join<C>(requirements: &[Requirement<C>]) -> String {

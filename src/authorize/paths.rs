@@ -9,8 +9,10 @@ use serde_json::Value;
 use super::Requirement;
 
 /// Where scopes and roles are in the claims: claim names, or JSON Pointers (RFC 6901) for
-/// nested claims. A value found there is a space-delimited string (`scope`, `scp`) or an array
-/// of strings; anything else grants nothing. Presets name each provider's places.
+/// nested claims. A scope value found there is a space-delimited string (`scope`, `scp`) or an
+/// array of strings; a role value is an array of strings, or one string that is the role
+/// (`"Super Admin"` grants that role, not `Admin`); anything else grants nothing. Presets name
+/// each provider's places.
 ///
 /// ```
 /// use serde_json::{json, Value};
@@ -128,7 +130,7 @@ impl GrantPaths {
         let paths = Arc::clone(&self.scopes);
         let wanted = scope.clone();
         let requirement = Requirement::predicate(scope.clone(), move |claims: &Value| {
-            granted(claims, &paths, &wanted)
+            granted(claims, &paths, &wanted, Split::Spaces)
         });
         requirement.naming_scopes([scope])
     }
@@ -145,7 +147,9 @@ impl GrantPaths {
         let role: String = role.into();
         let paths = Arc::clone(&self.roles);
         let wanted = role.clone();
-        Requirement::predicate(role, move |claims: &Value| granted(claims, &paths, &wanted))
+        Requirement::predicate(role, move |claims: &Value| {
+            granted(claims, &paths, &wanted, Split::Whole)
+        })
     }
 
     /// Whether `claims` grant `scope` at one of the scope paths (for a handler's own check).
@@ -155,7 +159,7 @@ impl GrantPaths {
     /// assert!(grants.has_scope(&serde_json::json!({"permissions": ["read:orders"]}), "read:orders"));
     /// ```
     pub fn has_scope(&self, claims: &Value, scope: &str) -> bool {
-        granted(claims, &self.scopes, scope)
+        granted(claims, &self.scopes, scope, Split::Spaces)
     }
 
     /// Whether `claims` grant `role` at one of the role paths.
@@ -165,7 +169,7 @@ impl GrantPaths {
     /// assert!(grants.has_role(&serde_json::json!({"roles": ["Orders.Admin"]}), "Orders.Admin"));
     /// ```
     pub fn has_role(&self, claims: &Value, role: &str) -> bool {
-        granted(claims, &self.roles, role)
+        granted(claims, &self.roles, role, Split::Whole)
     }
 }
 
@@ -184,12 +188,24 @@ fn pointers<I: IntoIterator<Item = impl Into<String>>>(paths: I) -> Arc<[Box<str
         .collect()
 }
 
-/// Whether the value at one of `paths` grants `wanted`: a space-delimited string or an array of
-/// strings that holds it.
-fn granted(claims: &Value, paths: &[Box<str>], wanted: &str) -> bool {
-    paths.iter().any(|path| match claims.pointer(path) {
-        Some(Value::String(list)) => list.split(' ').any(|s| s == wanted),
-        Some(Value::Array(list)) => list.iter().any(|s| s.as_str() == Some(wanted)),
-        _ => false,
-    })
+/// How a string value lists what it grants: a space-delimited list (scopes), or one name
+/// (roles).
+#[derive(Clone, Copy)]
+enum Split {
+    Spaces,
+    Whole,
+}
+
+/// Whether the value at one of `paths` grants `wanted` (never the empty name): a string that
+/// lists it, or an array of strings that holds it.
+fn granted(claims: &Value, paths: &[Box<str>], wanted: &str, split: Split) -> bool {
+    !wanted.is_empty()
+        && paths
+            .iter()
+            .any(|path| match (claims.pointer(path), split) {
+                (Some(Value::String(list)), Split::Spaces) => list.split(' ').any(|s| s == wanted),
+                (Some(Value::String(one)), Split::Whole) => one == wanted,
+                (Some(Value::Array(list)), _) => list.iter().any(|s| s.as_str() == Some(wanted)),
+                _ => false,
+            })
 }

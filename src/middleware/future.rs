@@ -17,7 +17,7 @@ use tower_service::Service;
 
 use super::body::ResponseBody;
 use super::config::Config;
-use crate::error::Refused;
+use crate::error::{Refused, quoted};
 
 /// A verification waiting for keys: the request with its claims inserted, or the rejection.
 pub(crate) type PendingAuth<B> =
@@ -159,7 +159,10 @@ fn name_metadata(headers: &mut http::HeaderMap, url: &str) {
     let named = |challenge: &http::HeaderValue| {
         let text = challenge.to_str().ok()?.trim_end();
         let scheme = text.split_once(' ').map_or(text, |(scheme, _)| scheme);
-        if !scheme.eq_ignore_ascii_case("bearer") || text.contains("resource_metadata=") {
+        if !scheme.eq_ignore_ascii_case("bearer")
+            || text.contains("resource_metadata=")
+            || holds_another_challenge(text)
+        {
             return None;
         }
         let separator = if text.len() == scheme.len() {
@@ -167,6 +170,7 @@ fn name_metadata(headers: &mut http::HeaderMap, url: &str) {
         } else {
             ", "
         };
+        let url = quoted(url);
         http::HeaderValue::try_from(format!("{text}{separator}resource_metadata=\"{url}\"")).ok()
     };
     if !headers
@@ -185,6 +189,33 @@ fn name_metadata(headers: &mut http::HeaderMap, url: &str) {
     for challenge in challenges {
         headers.append(WWW_AUTHENTICATE, challenge);
     }
+}
+
+/// Whether a `WWW-Authenticate` value holds a second challenge after the first (RFC 9110
+/// §11.6.1: `Bearer realm="a", Basic realm="b"`): a comma-separated element, outside quoted
+/// strings, that starts with a token not followed by `=` is a new auth-scheme. Such a value is
+/// left alone rather than given a parameter that would read as the last challenge's.
+fn holds_another_challenge(value: &str) -> bool {
+    let mut elements = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                elements.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    elements.push(&value[start..]);
+    elements.iter().skip(1).any(|element| {
+        let element = element.trim_start();
+        let word = element.split([' ', '=']).next().unwrap_or_default();
+        !word.is_empty() && !element[word.len()..].trim_start().starts_with('=')
+    })
 }
 
 impl<S: Service<Request<B>>, B> std::fmt::Debug for ResponseFuture<S, B> {

@@ -190,7 +190,9 @@ impl TestKey {
     }
 
     /// A token `layer` accepts, with these claims and what [`issuer_for`](Self::issuer_for)
-    /// adds (and the layer's required subject, if it has one).
+    /// adds (and the layer's required subject, if it has one). The layer checks it as it
+    /// would a request's, so a layer with a token cache holds it afterwards (its stats count
+    /// that miss) and a JWKS layer has fetched its keys.
     ///
     /// # Panics
     /// When the layer refuses the token all the same, with the layer's reason: a required

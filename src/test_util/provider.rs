@@ -248,18 +248,26 @@ impl Shared {
     }
 }
 
-/// Accepts connections until the provider is dropped; each is served by hyper.
+/// Accepts connections until the provider is dropped; each is served by hyper, in a set that
+/// ends with this task, so that no kept-alive connection outlives the provider.
 async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors and the like: try again shortly, not in a busy loop.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
         };
+        while connections.try_join_next().is_some() {}
         let shared = Arc::clone(&shared);
         let service = hyper::service::service_fn(move |request| {
             let response = shared.answer(&request);
             async move { Ok::<_, Infallible>(response) }
         });
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // A client that goes away mid-request is no concern of the provider's.
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

@@ -143,7 +143,7 @@ fn on_stack<const N: usize, T>(
 
 /// `typ` values compare as media types (RFC 7515 §4.1.9): case-insensitively, and with the
 /// `application/` prefix optional.
-fn media_type_eq(a: &str, b: &str) -> bool {
+pub(crate) fn media_type_eq(a: &str, b: &str) -> bool {
     fn strip(s: &str) -> &str {
         match s.get(..12) {
             Some(p) if p.eq_ignore_ascii_case("application/") => &s[12..],

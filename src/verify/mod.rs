@@ -23,7 +23,7 @@ use crate::keys::{KeySet, KeySource, Source, TrustedIssuer};
 use crate::observe;
 use crate::revocation::RevocationStore;
 use cache::{Cache, Facts};
-pub(crate) use header::with_decoded;
+pub(crate) use header::{media_type_eq, with_decoded};
 use scan::ScanPlan;
 pub(crate) use scope::Csrf;
 use scope::{Scope, issuer_scope, select_issuer};
