@@ -96,6 +96,17 @@ pub enum AuthError {
     CsrfMissing,
     /// The CSRF header does not match the token's CSRF value: 403.
     CsrfMismatch,
+    /// The DPoP proof of a `DPoP`-scheme request was refused (RFC 9449 §7.1): 401
+    /// `invalid_dpop_proof`.
+    InvalidDpopProof(DpopError),
+    /// The token and the proof key do not go together: a `DPoP`-scheme request whose token is
+    /// not bound to a key (`cnf.jkt`) or to another key, or a bound token presented as
+    /// `Bearer` (no downgrade, RFC 9449 §7.2): 401 `invalid_token`.
+    DpopBinding,
+    /// A `Bearer` token where the layer requires DPoP: 401, a `DPoP` challenge with no error.
+    DpopRequired,
+    /// The store that remembers DPoP proofs cannot answer, so the layer fails closed (503).
+    DpopReplayUnavailable,
 }
 
 impl AuthError {
@@ -103,7 +114,9 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
-            Self::RevocationUnavailable | Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RevocationUnavailable | Self::KeysUnavailable | Self::DpopReplayUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::InsufficientScope { .. } | Self::CsrfMissing | Self::CsrfMismatch => {
                 StatusCode::FORBIDDEN
             }
@@ -114,7 +127,12 @@ impl AuthError {
     /// The RFC 6750 error code, `None` when the request had no credentials at all.
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
-            Self::MissingToken | Self::RevocationUnavailable | Self::KeysUnavailable => None,
+            Self::MissingToken
+            | Self::RevocationUnavailable
+            | Self::KeysUnavailable
+            | Self::DpopRequired
+            | Self::DpopReplayUnavailable => None,
+            Self::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
             Self::InvalidRequest | Self::CsrfMissing | Self::CsrfMismatch => {
                 Some("invalid_request")
             }
@@ -158,6 +176,10 @@ impl AuthError {
             Self::InsufficientScope { .. } => "insufficient_scope",
             Self::CsrfMissing => "csrf_missing",
             Self::CsrfMismatch => "csrf_mismatch",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::DpopBinding => "dpop_binding",
+            Self::DpopRequired => "dpop_required",
+            Self::DpopReplayUnavailable => "dpop_replay_unavailable",
         }
     }
 
@@ -188,6 +210,10 @@ impl AuthError {
             Self::InsufficientScope { .. } => "insufficient scope",
             Self::CsrfMissing => "CSRF token missing",
             Self::CsrfMismatch => "CSRF token does not match",
+            Self::InvalidDpopProof(_) => "invalid DPoP proof",
+            Self::DpopBinding => "token not bound to the DPoP key",
+            Self::DpopRequired => "DPoP required",
+            Self::DpopReplayUnavailable => "DPoP replay store unavailable",
         }
     }
 
@@ -260,7 +286,9 @@ impl AuthError {
     /// The default response, its challenge naming the resource's metadata URL, if any.
     pub(crate) fn response(&self, realm: Option<&str>, metadata: Option<&str>) -> Response<Bytes> {
         let fallback = match self {
-            Self::RevocationUnavailable | Self::KeysUnavailable => "temporarily_unavailable",
+            Self::RevocationUnavailable | Self::KeysUnavailable | Self::DpopReplayUnavailable => {
+                "temporarily_unavailable"
+            }
             _ => "unauthorized",
         };
         let body = serde_json::json!({
@@ -315,6 +343,7 @@ impl fmt::Display for AuthError {
             Self::InsufficientScope { scope } => {
                 write!(f, "insufficient scope (requires `{scope}`)")
             }
+            Self::InvalidDpopProof(why) => write!(f, "invalid DPoP proof: {why}"),
             other => f.write_str(other.description()),
         }
     }
@@ -435,3 +464,64 @@ mod tests {
         }
     }
 }
+
+/// Why a DPoP proof or its binding was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DpopError {
+    /// The request has no `DPoP` header.
+    Missing,
+    /// The request has more than one `DPoP` header (RFC 9449 §4.3 check 1).
+    Repeated,
+    /// Not a compact JWS with a JSON header and payload, or over 8 KiB.
+    Malformed,
+    /// The `typ` header is not `dpop+jwt`.
+    WrongType,
+    /// The `alg` is not an allowed asymmetric algorithm, or not the one of the `jwk`.
+    DisallowedAlgorithm,
+    /// The header has no `jwk`, or one this crate cannot use (a weak RSA key, another curve).
+    InvalidKey,
+    /// The `jwk` holds private or symmetric key material.
+    PrivateKey,
+    /// The signature does not verify with the `jwk`.
+    InvalidSignature,
+    /// A required claim is absent or of the wrong type (`jti`, `htm`, `htu`, `iat`, `ath`).
+    MissingClaim(&'static str),
+    /// `htm` is not the request's method.
+    MethodMismatch,
+    /// `htu` is not the request's URI.
+    UriMismatch,
+    /// `iat` is outside the allowed window around now.
+    Stale,
+    /// `ath` is not the hash of the access token presented.
+    AccessTokenHashMismatch,
+    /// The proof's key is not the one the access token is bound to (`cnf.jkt`).
+    KeyMismatch,
+    /// The proof's `jti` was seen before within its window: a replayed proof (RFC 9449 §11.1).
+    Replayed,
+}
+
+impl fmt::Display for DpopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            Self::Missing => "no DPoP proof",
+            Self::Repeated => "more than one DPoP proof",
+            Self::Malformed => "malformed DPoP proof",
+            Self::WrongType => "DPoP proof typ is not dpop+jwt",
+            Self::DisallowedAlgorithm => "DPoP proof algorithm not allowed",
+            Self::InvalidKey => "DPoP proof key unusable",
+            Self::PrivateKey => "DPoP proof key is private",
+            Self::InvalidSignature => "DPoP proof signature invalid",
+            Self::MissingClaim(claim) => return write!(f, "DPoP proof lacks `{claim}`"),
+            Self::MethodMismatch => "DPoP proof htm does not match the request",
+            Self::UriMismatch => "DPoP proof htu does not match the request",
+            Self::Stale => "DPoP proof iat outside the allowed window",
+            Self::AccessTokenHashMismatch => "DPoP proof ath does not match the access token",
+            Self::KeyMismatch => "DPoP proof key is not the token's key",
+            Self::Replayed => "DPoP proof replayed",
+        };
+        f.write_str(text)
+    }
+}
+
+impl std::error::Error for DpopError {}

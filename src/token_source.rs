@@ -46,6 +46,8 @@ enum Kind {
 pub(crate) struct Found<'a> {
     token: Token<'a>,
     pub(crate) needs_csrf: bool,
+    /// Sent as `Authorization: DPoP <token>` (RFC 9449 §7.1), with a proof to check.
+    pub(crate) dpop: bool,
 }
 
 /// A token checked to be token68 (RFC 7235), or the bytes of bearer credentials not checked
@@ -183,7 +185,9 @@ impl TokenSource {
     /// [`AuthError::InvalidRequest`] for a malformed or repeated credential (400), or
     /// [`AuthError::Malformed`] for a cookie value that cannot be a token.
     pub fn find<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, AuthError> {
-        self.locate(headers)?.map(|found| found.token()).transpose()
+        self.locate(headers, false)?
+            .map(|found| found.token())
+            .transpose()
     }
 
     /// Whether tokens are read from the `Authorization` header (RFC 6750 §2.1).
@@ -191,28 +195,34 @@ impl TokenSource {
         matches!(self.0, Kind::Header | Kind::HeaderOrCookie(_))
     }
 
+    /// The token of a request, and how it came; with `dpop`, `Authorization: DPoP` counts as
+    /// well as `Bearer`.
     pub(crate) fn locate<'a>(
         &self,
         headers: &'a HeaderMap,
+        dpop: bool,
     ) -> Result<Option<Found<'a>>, AuthError> {
-        let from_header = |bytes| Found {
+        let from_header = |(dpop, bytes)| Found {
             token: Token::Bearer(bytes),
             needs_csrf: false,
+            dpop,
         };
         let from_cookie = |token| Found {
             token: Token::Checked(token),
             needs_csrf: true,
+            dpop: false,
         };
         match &self.0 {
-            Kind::Header => Ok(bearer_credentials(headers)?.map(from_header)),
+            Kind::Header => Ok(credentials(headers, dpop)?.map(from_header)),
             Kind::Cookie(name) => Ok(cookie(headers, name)?.map(from_cookie)),
-            Kind::HeaderOrCookie(name) => match bearer_credentials(headers)? {
-                Some(bytes) => Ok(Some(from_header(bytes))),
+            Kind::HeaderOrCookie(name) => match credentials(headers, dpop)? {
+                Some(found) => Ok(Some(from_header(found))),
                 None => Ok(cookie(headers, name)?.map(from_cookie)),
             },
             Kind::Custom { find, ambient } => Ok(find(headers)?.map(|token| Found {
                 token: Token::Checked(token),
                 needs_csrf: *ambient,
+                dpop: false,
             })),
         }
     }
@@ -239,15 +249,16 @@ impl fmt::Debug for TokenSource {
 /// The bearer token of a request: `Ok(None)` when it carries no bearer credentials at all,
 /// an error when the header is repeated or its bearer credentials are malformed.
 pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    match bearer_credentials(headers)? {
-        Some(bytes) => token68(bytes).ok_or(AuthError::InvalidRequest).map(Some),
+    match credentials(headers, false)? {
+        Some((_, bytes)) => token68(bytes).ok_or(AuthError::InvalidRequest).map(Some),
         None => Ok(None),
     }
 }
 
-/// The credentials of `Authorization: Bearer <credentials>`, trimmed and not empty, their
-/// characters not checked yet (see [`token68`]); `Ok(None)` without bearer credentials.
-fn bearer_credentials(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
+/// The credentials of `Authorization: Bearer <credentials>` (and, with `dpop`, of
+/// `Authorization: DPoP <credentials>`, told by `true`), trimmed and not empty, their
+/// characters not checked yet (see [`token68`]); `Ok(None)` without such credentials.
+fn credentials(headers: &HeaderMap, dpop: bool) -> Result<Option<(bool, &[u8])>, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(header) = values.next() else {
         return Ok(None);
@@ -262,11 +273,16 @@ fn bearer_credentials(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
     };
     // The auth-scheme is case-insensitive (RFC 7235 §2.1); other schemes are not ours, but
     // `Bearer:x` or `Bearer<TAB>x` is a malformed bearer credential, not another scheme.
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let is_dpop = dpop && scheme.eq_ignore_ascii_case(b"dpop");
+    if !is_dpop && !scheme.eq_ignore_ascii_case(b"bearer") {
         let looks_bearer = scheme
             .get(..6)
             .is_some_and(|s| s.eq_ignore_ascii_case(b"bearer"));
-        return if looks_bearer || header.to_str().is_err() {
+        let looks_dpop = dpop
+            && scheme
+                .get(..4)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"dpop"));
+        return if looks_bearer || looks_dpop || header.to_str().is_err() {
             Err(AuthError::InvalidRequest)
         } else {
             Ok(None)
@@ -278,7 +294,7 @@ fn bearer_credentials(headers: &HeaderMap) -> Result<Option<&[u8]>, AuthError> {
         .rposition(|&b| b != b' ' && b != b'\t')
         .map_or(start, |last| last + 1);
     match rest.get(start..end) {
-        Some(token) if !token.is_empty() => Ok(Some(token)),
+        Some(token) if !token.is_empty() => Ok(Some((is_dpop, token))),
         _ => Err(AuthError::InvalidRequest),
     }
 }

@@ -4,10 +4,11 @@
 
 mod common;
 
+use common::dpop::Client;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::Method;
-use p256::ecdsa::signature::Signer;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tower_jwt_auth::Algorithm;
@@ -17,57 +18,12 @@ const NOW: u64 = 1_800_000_000;
 const URI: &str = "https://api.example.com/orders";
 const TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9.eyJjbmYiOnsiamt0IjoieCJ9fQ.c2ln";
 
-/// A client's P-256 key, and its public JWK.
-struct Client {
-    key: p256::ecdsa::SigningKey,
+/// The proof a conforming client sends with `TOKEN` for `GET URI` at `NOW`.
+trait Conforming {
+    fn proof(&self) -> (Value, Value);
 }
 
-impl Client {
-    fn new(seed: u8) -> Self {
-        Self {
-            key: p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap(),
-        }
-    }
-
-    fn jwk(&self) -> Value {
-        // SEC1 uncompressed: 0x04, then x and y, 32 bytes each.
-        let point = self.key.verifying_key().to_sec1_point(false);
-        let bytes = point.as_bytes();
-        json!({
-            "kty": "EC",
-            "crv": "P-256",
-            "x": URL_SAFE_NO_PAD.encode(&bytes[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&bytes[33..65]),
-        })
-    }
-
-    /// RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
-    fn thumbprint(&self) -> String {
-        let jwk = self.jwk();
-        let canonical = format!(
-            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-            jwk["x"].as_str().unwrap(),
-            jwk["y"].as_str().unwrap()
-        );
-        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
-    }
-
-    /// A proof with this header and these claims, signed ES256 (r || s).
-    fn sign(&self, header: &Value, claims: &Value) -> String {
-        let message = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature: p256::ecdsa::Signature = self.key.sign(message.as_bytes());
-        format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
-    }
-
-    fn header(&self) -> Value {
-        json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk()})
-    }
-
-    /// The proof a conforming client sends with `TOKEN` for `GET URI` at `NOW`.
+impl Conforming for Client {
     fn proof(&self) -> (Value, Value) {
         let claims = json!({
             "jti": "e1j3V_bKic8-LAEB",

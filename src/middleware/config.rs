@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, Method, Response};
 
 use super::respond::{ErrorContext, ErrorResponder};
+use crate::dpop::Dpop;
 use crate::error::AuthError;
 use crate::observe;
 use crate::token_source::{Found, TokenSource};
@@ -33,6 +34,8 @@ pub(crate) struct Config {
     pub(crate) realm: Option<Box<str>>,
     /// The URL of the protected-resource metadata (RFC 9728) that challenges name.
     pub(crate) resource_metadata: Option<Box<str>>,
+    /// DPoP-bound tokens and their proofs (RFC 9449), when the layer takes them.
+    pub(crate) dpop: Option<Arc<Dpop>>,
     pub(crate) on_error: Option<Arc<ErrorResponder>>,
 }
 
@@ -65,7 +68,47 @@ impl Config {
         if is_grpc(headers) {
             return error.to_grpc_response();
         }
-        self.respond(error)
+        let mut response = self.respond(error);
+        if let Some(dpop) = &self.dpop {
+            let scheme = headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.as_bytes().split(|&b| b == b' ').next())
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"dpop"));
+            self.dpop_challenges(dpop, error, scheme, response.headers_mut());
+        }
+        response
+    }
+
+    /// The `DPoP` challenges of a refusal on a DPoP layer (RFC 9449 §7.1): the refusal's own
+    /// challenge is a `DPoP` one for a DPoP request or error and on a layer that requires DPoP;
+    /// otherwise a `DPoP` challenge with the algorithms follows the `Bearer` one (which stays
+    /// first, where clients that read one challenge look).
+    fn dpop_challenges(
+        &self,
+        dpop: &Dpop,
+        error: &AuthError,
+        scheme: bool,
+        headers: &mut HeaderMap,
+    ) {
+        let Some(bearer) = headers.get(WWW_AUTHENTICATE) else {
+            return; // A 503, or an app's response without a challenge.
+        };
+        if !bearer.as_bytes().starts_with(b"Bearer") {
+            return; // The app's own challenge.
+        }
+        let realm = self.realm.as_deref();
+        let dpop_error = matches!(
+            error,
+            AuthError::InvalidDpopProof(_) | AuthError::DpopBinding | AuthError::DpopRequired
+        );
+        if scheme || dpop_error || dpop.is_required() {
+            headers.insert(WWW_AUTHENTICATE, dpop.challenge(error, realm));
+        } else {
+            headers.append(
+                WWW_AUTHENTICATE,
+                dpop.challenge(&AuthError::MissingToken, realm),
+            );
+        }
     }
 
     /// The HTTP answer to `error`: the app's `on_error`, or the RFC 6750 default with the realm.

@@ -68,7 +68,6 @@ impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
     }
 
     /// `service` has been polled ready; it is called once `auth` lets the request through.
-    #[cfg(feature = "jwks")]
     pub(crate) fn pending(auth: PendingAuth<B>, service: S, policy: Option<Arc<Config>>) -> Self {
         Self {
             kind: Kind::Pending {

@@ -105,6 +105,7 @@ impl<C> JwtLayer<C> {
                 anonymous: false,
                 realm: None,
                 resource_metadata: None,
+                dpop: None,
                 on_error: None,
             }),
             _claims: PhantomData,
@@ -236,6 +237,25 @@ impl<C> JwtLayer<C> {
     /// ```
     pub fn resource_metadata(mut self, metadata: &ResourceMetadata) -> Self {
         self.config().resource_metadata = Some(metadata.url().into());
+        self
+    }
+
+    /// Takes DPoP-bound tokens (RFC 9449): `Authorization: DPoP <token>` with its `DPoP` proof,
+    /// checked against the request and the token's `cnf.jkt` and accepted once; a token bound
+    /// to a key and presented as `Bearer` is refused, and so is every bearer token with
+    /// [`Dpop::required`](crate::dpop::Dpop::required). Refusals carry `DPoP` challenges with
+    /// the allowed algorithms.
+    ///
+    /// ```
+    /// # let key = tower_jwt_auth::VerifyingKey::hs256([1u8; 32]).unwrap();
+    /// use tower_jwt_auth::dpop::Dpop;
+    ///
+    /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
+    ///     .dpop(Dpop::allowed("https://api.example.com")?);
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// ```
+    pub fn dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
+        self.config().dpop = Some(Arc::new(dpop));
         self
     }
 

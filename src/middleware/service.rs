@@ -82,7 +82,8 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let attempt = match self.config.source.locate(req.headers()) {
+        let dpop = self.config.dpop.clone();
+        let attempt = match self.config.source.locate(req.headers(), dpop.is_some()) {
             Ok(Some(found)) => {
                 let csrf = self.config.csrf(&found, req.method(), req.headers());
                 let rules = &self.config.rules;
@@ -96,13 +97,30 @@ where
                             #[cfg(feature = "jwks")]
                             Attempt::Fetch(pending) => {
                                 let (token, csrf) = (token.to_owned(), csrf.to_owned());
-                                return self.verify_later(req, token, csrf, pending);
+                                let dpop_scheme = found.dpop;
+                                return self.verify_later(req, token, csrf, pending, dpop_scheme);
                             }
                         },
                         Err(error) => Err(error),
                     },
                 };
-                verdict.map(Some)
+                match (verdict, dpop) {
+                    // The token verified; its binding to the proof key is checked now and
+                    // the proof's single use once the replay store answers.
+                    (Ok(claims), Some(dpop)) => {
+                        let now = self.config.rules.clock.now();
+                        let (method, path) = (req.method(), req.uri().path());
+                        let checked = found.token().and_then(|token| {
+                            dpop.check(found.dpop, token, method, path, req.headers(), now)
+                        });
+                        match checked {
+                            Ok(None) => Ok(Some(claims)),
+                            Ok(Some(replay)) => return self.bind_later(req, claims, dpop, replay),
+                            Err(error) => Err(error),
+                        }
+                    }
+                    (verdict, _) => verdict.map(Some),
+                }
             }
             Ok(None) if self.config.anonymous => Ok(None),
             Ok(None) => Err(AuthError::MissingToken),
@@ -125,19 +143,20 @@ where
     }
 }
 
-#[cfg(feature = "jwks")]
 impl<S, C> JwtService<S, C>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     /// The slow path, taken only when keys must be fetched first: the ready inner service moves
     /// into the future (a fresh clone stays behind), so it is called only once the token passed.
+    #[cfg(feature = "jwks")]
     fn verify_later<ReqBody, ResBody>(
         &mut self,
         mut req: Request<ReqBody>,
         token: String,
         csrf: Csrf<String>,
         pending: crate::verify::PendingKeys,
+        dpop_scheme: bool,
     ) -> ResponseFuture<S, ReqBody>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
@@ -149,12 +168,54 @@ where
         let policy = self.policy();
         let auth = Box::pin(async move {
             let csrf = csrf.as_deref();
-            match config
+            let verdict = config
                 .rules
                 .verify_after_fetch::<C>(&token, pending, csrf)
-                .await
-            {
+                .await;
+            let bound = match (verdict, &config.dpop) {
+                (Ok(claims), Some(dpop)) => {
+                    let now = config.rules.clock.now();
+                    let (method, path) = (req.method(), req.uri().path());
+                    match dpop.check(dpop_scheme, &token, method, path, req.headers(), now) {
+                        Ok(None) => Ok(claims),
+                        Ok(Some(replay)) => dpop.first_use(&replay).await.map(|()| claims),
+                        Err(error) => Err(error),
+                    }
+                }
+                (verdict, _) => verdict,
+            };
+            match bound {
                 Ok(claims) => {
+                    observe::accepted();
+                    req.extensions_mut().insert(Auth(claims));
+                    Ok(req)
+                }
+                Err(error) => Err(config.reject(&error, req.headers())),
+            }
+        });
+        ResponseFuture::pending(auth, ready, policy)
+    }
+
+    /// A DPoP request whose token and proof passed: it goes on once the replay store has
+    /// taken its proof for the first time (a boxed future, as the store may be remote).
+    fn bind_later<ReqBody, ResBody>(
+        &mut self,
+        mut req: Request<ReqBody>,
+        claims: std::sync::Arc<C>,
+        dpop: std::sync::Arc<crate::dpop::Dpop>,
+        replay: crate::dpop::Replay,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        ReqBody: Send + 'static,
+    {
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        let policy = self.policy();
+        let auth = Box::pin(async move {
+            match dpop.first_use(&replay).await {
+                Ok(()) => {
                     observe::accepted();
                     req.extensions_mut().insert(Auth(claims));
                     Ok(req)

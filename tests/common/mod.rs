@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tower::ServiceExt;
 
+pub mod dpop;
 pub mod jwks;
 pub mod keys;
 pub mod logs;

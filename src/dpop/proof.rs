@@ -1,23 +1,6 @@
-//! DPoP proofs (RFC 9449): the check of a `DPoP` proof JWT against the request it came with
-//! and the access token it accompanies (RFC 9449 §4.3), which binds the token to a key the
-//! client holds. [`ProofRules::verify`] runs every check of §4.3 but the replay (`jti`) and
-//! nonce ones, which need state across requests; [`Proof::check_binding`] compares the key with
-//! the access token's `cnf.jkt` (§6.1).
-//!
-//! ```
-//! use http::Method;
-//! use tower_jwt_auth::dpop::{DpopError, ProofRequest, ProofRules};
-//!
-//! let rules = ProofRules::new();
-//! let request = ProofRequest {
-//!     method: &Method::GET,
-//!     uri: "https://api.example.com/orders?page=2",
-//!     access_token: Some("eyJ.access.token"),
-//! };
-//! assert_eq!(rules.verify("not a proof", &request, 1_800_000_000), Err(DpopError::Malformed));
-//! ```
+//! The check of one DPoP proof JWT against the request it came with and the access token it
+//! accompanies (RFC 9449 §4.3), all but the replay and nonce checks, which need state.
 
-use std::fmt;
 use std::time::Duration;
 
 use base64::Engine;
@@ -28,6 +11,7 @@ use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::error::DpopError;
 use crate::keys::VerifyingKey;
 use crate::verify::media_type_eq;
 
@@ -65,64 +49,6 @@ pub struct Proof {
     jti: String,
     iat: u64,
 }
-
-/// Why a DPoP proof or its binding was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DpopError {
-    /// The request has no `DPoP` header.
-    Missing,
-    /// The request has more than one `DPoP` header (RFC 9449 §4.3 check 1).
-    Repeated,
-    /// Not a compact JWS with a JSON header and payload, or over 8 KiB.
-    Malformed,
-    /// The `typ` header is not `dpop+jwt`.
-    WrongType,
-    /// The `alg` is not an allowed asymmetric algorithm, or not the one of the `jwk`.
-    DisallowedAlgorithm,
-    /// The header has no `jwk`, or one this crate cannot use (a weak RSA key, another curve).
-    InvalidKey,
-    /// The `jwk` holds private or symmetric key material.
-    PrivateKey,
-    /// The signature does not verify with the `jwk`.
-    InvalidSignature,
-    /// A required claim is absent or of the wrong type (`jti`, `htm`, `htu`, `iat`, `ath`).
-    MissingClaim(&'static str),
-    /// `htm` is not the request's method.
-    MethodMismatch,
-    /// `htu` is not the request's URI.
-    UriMismatch,
-    /// `iat` is outside the allowed window around now.
-    Stale,
-    /// `ath` is not the hash of the access token presented.
-    AccessTokenHashMismatch,
-    /// The proof's key is not the one the access token is bound to (`cnf.jkt`).
-    KeyMismatch,
-}
-
-impl fmt::Display for DpopError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match self {
-            Self::Missing => "no DPoP proof",
-            Self::Repeated => "more than one DPoP proof",
-            Self::Malformed => "malformed DPoP proof",
-            Self::WrongType => "DPoP proof typ is not dpop+jwt",
-            Self::DisallowedAlgorithm => "DPoP proof algorithm not allowed",
-            Self::InvalidKey => "DPoP proof key unusable",
-            Self::PrivateKey => "DPoP proof key is private",
-            Self::InvalidSignature => "DPoP proof signature invalid",
-            Self::MissingClaim(claim) => return write!(f, "DPoP proof lacks `{claim}`"),
-            Self::MethodMismatch => "DPoP proof htm does not match the request",
-            Self::UriMismatch => "DPoP proof htu does not match the request",
-            Self::Stale => "DPoP proof iat outside the allowed window",
-            Self::AccessTokenHashMismatch => "DPoP proof ath does not match the access token",
-            Self::KeyMismatch => "DPoP proof key is not the token's key",
-        };
-        f.write_str(text)
-    }
-}
-
-impl std::error::Error for DpopError {}
 
 impl Default for ProofRules {
     fn default() -> Self {
@@ -170,6 +96,11 @@ impl ProofRules {
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
         self
+    }
+
+    /// The `iat` window, in seconds.
+    pub(crate) fn window_secs(&self) -> u64 {
+        self.window.as_secs()
     }
 
     /// The allowed algorithms as a challenge's `algs` value (RFC 9449 §7.1), space-separated.

@@ -1,0 +1,254 @@
+//! DPoP (RFC 9449): access tokens bound to a key the client holds, each request carrying a
+//! proof signed with it. [`JwtLayer::dpop`](crate::JwtLayer::dpop) with a [`Dpop`] policy
+//! makes a layer accept `Authorization: DPoP <token>` with its `DPoP` proof (and, unless
+//! [`Dpop::required`], plain bearer tokens that are not bound), refuse a bound token presented
+//! as `Bearer`, and accept each proof once. [`ProofRules::verify`] is the check of one proof
+//! (RFC 9449 §4.3), [`Proof::check_binding`] compares its key with the token's `cnf.jkt`.
+//!
+//! ```
+//! use http::Method;
+//! use tower_jwt_auth::dpop::{DpopError, ProofRequest, ProofRules};
+//!
+//! let rules = ProofRules::new();
+//! let request = ProofRequest {
+//!     method: &Method::GET,
+//!     uri: "https://api.example.com/orders?page=2",
+//!     access_token: Some("eyJ.access.token"),
+//! };
+//! assert_eq!(rules.verify("not a proof", &request, 1_800_000_000), Err(DpopError::Malformed));
+//! ```
+
+mod proof;
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use serde::Deserialize;
+
+pub use crate::error::DpopError;
+use crate::error::{AuthError, quoted};
+use crate::revocation::{MemoryStore, RevocationStore};
+pub use proof::{Proof, ProofRequest, ProofRules, proof_header};
+
+/// How a [`JwtLayer`](crate::JwtLayer) takes DPoP: allowed beside bearer tokens or required,
+/// the proof rules, the origin clients address (the `htu` of their proofs: behind a proxy, the
+/// external one), and where proofs are remembered to be accepted once (in memory by default;
+/// a `RedisStore` shares them between instances).
+///
+/// ```
+/// use tower_jwt_auth::dpop::Dpop;
+/// use tower_jwt_auth::{JwtLayer, VerifyingKey};
+///
+/// let layer = JwtLayer::<serde_json::Value>::new(VerifyingKey::hs256([7u8; 32])?)
+///     .dpop(Dpop::required("https://api.example.com")?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Dpop {
+    required: bool,
+    rules: ProofRules,
+    origin: Box<str>,
+    replay: Arc<dyn RevocationStore>,
+}
+
+/// An origin that is not `http(s)://host[:port]` (no path, query, fragment or userinfo).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidOrigin(pub String);
+
+impl fmt::Display for InvalidOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not an origin such as https://api.example.com",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for InvalidOrigin {}
+
+impl Dpop {
+    /// DPoP-bound tokens with their proofs, and unbound bearer tokens, for requests addressed
+    /// to `origin` (`https://api.example.com`).
+    ///
+    /// ```
+    /// let dpop = tower_jwt_auth::dpop::Dpop::allowed("https://api.example.com")?;
+    /// assert!(tower_jwt_auth::dpop::Dpop::allowed("https://api.example.com/v1").is_err());
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`InvalidOrigin`] for anything but `http(s)://host[:port]`.
+    pub fn allowed(origin: &str) -> Result<Self, InvalidOrigin> {
+        let invalid = || InvalidOrigin(origin.to_owned());
+        let trimmed = origin.strip_suffix('/').unwrap_or(origin);
+        let uri: Uri = trimmed.parse().map_err(|_| invalid())?;
+        let plain = matches!(uri.scheme_str(), Some("https" | "http"))
+            && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
+            && matches!(uri.path(), "" | "/")
+            && uri.query().is_none()
+            && !origin.contains('#');
+        if !plain {
+            return Err(invalid());
+        }
+        Ok(Self {
+            required: false,
+            rules: ProofRules::new(),
+            origin: trimmed.into(),
+            replay: Arc::new(MemoryStore::new()),
+        })
+    }
+
+    /// Only DPoP-bound tokens with their proofs: a bearer token is refused with a `DPoP`
+    /// challenge.
+    ///
+    /// ```
+    /// let dpop = tower_jwt_auth::dpop::Dpop::required("https://api.example.com")?;
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`allowed`](Self::allowed).
+    pub fn required(origin: &str) -> Result<Self, InvalidOrigin> {
+        Ok(Self {
+            required: true,
+            ..Self::allowed(origin)?
+        })
+    }
+
+    /// The rules proofs are checked with (algorithms, `iat` window).
+    ///
+    /// ```
+    /// use tower_jwt_auth::{dpop::{Dpop, ProofRules}, Algorithm};
+    ///
+    /// let dpop = Dpop::allowed("https://api.example.com")?
+    ///     .proof_rules(ProofRules::new().algorithms([Algorithm::ES256]));
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// ```
+    pub fn proof_rules(mut self, rules: ProofRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// Where proofs are remembered, so that each is accepted once: a
+    /// `revocation::RedisStore` shares them between instances (an atomic set-if-absent per
+    /// proof); when the store cannot answer, DPoP requests are refused with 503.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{dpop::Dpop, revocation::MemoryStore};
+    ///
+    /// let dpop = Dpop::allowed("https://api.example.com")?.replay_store(MemoryStore::new());
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// ```
+    pub fn replay_store(mut self, store: impl RevocationStore) -> Self {
+        self.replay = Arc::new(store);
+        self
+    }
+
+    /// The checks of a request whose token verified: the binding now, and what remains to be
+    /// awaited (the replay check of its proof).
+    pub(crate) fn check(
+        &self,
+        dpop_scheme: bool,
+        token: &str,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        now: u64,
+    ) -> Result<Option<Replay>, AuthError> {
+        let bound_to = bound_key(token)?;
+        if !dpop_scheme {
+            return match (bound_to, self.required) {
+                // A bound token without its proof is a stolen one's use (no downgrade).
+                (Some(_), _) => Err(AuthError::DpopBinding),
+                (None, true) => Err(AuthError::DpopRequired),
+                (None, false) => Ok(None),
+            };
+        }
+        let proof = proof_header(headers).map_err(AuthError::InvalidDpopProof)?;
+        let uri = format!("{}{path}", self.origin);
+        let request = ProofRequest {
+            method,
+            uri: &uri,
+            access_token: Some(token),
+        };
+        let proof = self
+            .rules
+            .verify(proof, &request, now)
+            .map_err(AuthError::InvalidDpopProof)?;
+        let bound_to = bound_to.ok_or(AuthError::DpopBinding)?;
+        proof
+            .check_binding(&bound_to)
+            .map_err(|_| AuthError::DpopBinding)?;
+        Ok(Some(Replay {
+            key: format!("dpop:{bound_to}:{}", proof.jti()),
+            until: proof.iat() + self.rules.window_secs() + 1,
+        }))
+    }
+
+    /// Accepts a proof once, across every instance sharing the store.
+    pub(crate) async fn first_use(&self, replay: &Replay) -> Result<(), AuthError> {
+        match self.replay.consume(&replay.key, replay.until).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(AuthError::InvalidDpopProof(DpopError::Replayed)),
+            Err(_) => Err(AuthError::DpopReplayUnavailable),
+        }
+    }
+
+    /// The `DPoP` challenge for `error` (RFC 9449 §7.1), with the allowed algorithms.
+    pub(crate) fn challenge(&self, error: &AuthError, realm: Option<&str>) -> HeaderValue {
+        let mut params = Vec::with_capacity(4);
+        if let Some(realm) = realm {
+            params.push(format!("realm=\"{}\"", quoted(realm)));
+        }
+        if let Some(code) = error.error_code() {
+            params.push(format!("error=\"{code}\""));
+            params.push(format!("error_description=\"{}\"", error.description()));
+        }
+        params.push(format!("algs=\"{}\"", self.rules.algorithm_names()));
+        HeaderValue::try_from(format!("DPoP {}", params.join(", ")))
+            .unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
+    }
+
+    /// Whether bearer tokens are refused.
+    pub(crate) fn is_required(&self) -> bool {
+        self.required
+    }
+}
+
+impl fmt::Debug for Dpop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dpop")
+            .field("required", &self.required)
+            .field("rules", &self.rules)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A proof to accept once: its key in the replay store, and until when it is kept.
+pub(crate) struct Replay {
+    key: String,
+    until: u64,
+}
+
+/// The key a verified token is bound to (`cnf.jkt`, RFC 9449 §6.1), if any.
+fn bound_key(token: &str) -> Result<Option<String>, AuthError> {
+    #[derive(Deserialize)]
+    struct Payload {
+        cnf: Option<Confirmation>,
+    }
+    #[derive(Deserialize)]
+    struct Confirmation {
+        jkt: Option<String>,
+    }
+    let payload = token.split('.').nth(1).ok_or(AuthError::Malformed)?;
+    let json = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| AuthError::Malformed)?;
+    let payload: Payload = serde_json::from_slice(&json).map_err(|_| AuthError::InvalidClaims)?;
+    Ok(payload.cnf.and_then(|c| c.jkt))
+}
