@@ -47,16 +47,17 @@ fn setup(dpop: Dpop) -> Setup {
 
 impl Setup {
     /// An access token bound to `client`'s key (or to none).
+    /// (`TokenIssuer::issue_bound` puts `cnf.jkt` in, keeping other confirmation members.)
     fn token(&self, bound_to: Option<&Client>) -> String {
-        let mut claims = json!({"sub": "ada"});
-        if let Some(client) = bound_to {
-            claims["cnf"] = json!({"jkt": client.thumbprint()});
-        }
-        self.key
-            .issuer_for(&self.layer)
-            .issue(&claims)
-            .unwrap()
-            .token
+        let tokens = self.key.issuer_for(&self.layer);
+        let issued = match bound_to {
+            Some(client) => {
+                let claims = json!({"sub": "ada", "cnf": {"x5t#S256": "kept"}});
+                tokens.issue_bound(&claims, &client.thumbprint()).unwrap()
+            }
+            None => tokens.issue(&json!({"sub": "ada"})).unwrap(),
+        };
+        issued.token
     }
 
     fn app(&self) -> Router {
@@ -114,6 +115,10 @@ async fn a_bound_token_with_its_proof_passes_once() {
     let ok = call(&app, "GET", "DPoP", &token, &[&proof]).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
     assert_eq!(ok.body["cnf"]["jkt"], s.client.thumbprint());
+    assert_eq!(
+        ok.body["cnf"]["x5t#S256"], "kept",
+        "other confirmation members stay"
+    );
     // The scheme is case-insensitive.
     let again = s.client.proof_for("GET", &uri, &token, NOW, "p-2");
     assert_eq!(

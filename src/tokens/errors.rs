@@ -31,6 +31,9 @@ pub enum IssueError {
     Sign(jsonwebtoken::errors::Error),
     /// The system's random number generator failed (for `jti`).
     Random,
+    /// A key thumbprint to bind a token to that is not an RFC 7638 SHA-256 thumbprint
+    /// (43 base64url characters).
+    InvalidThumbprint,
 }
 
 impl fmt::Display for IssueError {
@@ -40,6 +43,9 @@ impl fmt::Display for IssueError {
             Self::Serialize(e) => write!(f, "claims could not be serialized: {e}"),
             Self::Sign(e) => write!(f, "token could not be signed: {e}"),
             Self::Random => f.write_str("the system random number generator failed"),
+            Self::InvalidThumbprint => {
+                f.write_str("not an RFC 7638 SHA-256 key thumbprint (43 base64url characters)")
+            }
         }
     }
 }

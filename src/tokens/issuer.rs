@@ -180,6 +180,47 @@ impl TokenIssuer {
         self
     }
 
+    /// Signs `claims` into a token bound to the client key whose RFC 7638 thumbprint is `jkt`
+    /// (RFC 9449 §6.1: `"cnf": {"jkt": …}`, replacing any `cnf.jkt` the claims have): a layer
+    /// with [`JwtLayer::dpop`](crate::JwtLayer::dpop) accepts it only with a DPoP proof signed
+    /// by that key, never as a bearer token. `jkt` is what
+    /// [`Proof::jkt`](crate::dpop::Proof::jkt) gives for the proof sent to the token endpoint.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{SigningKey, TokenIssuer};
+    ///
+    /// let issuer = TokenIssuer::new(SigningKey::hs256(b"an HS256 secret of at least 32 bytes!")?);
+    /// let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    /// let issued = issuer.issue_bound(&serde_json::json!({"sub": "1"}), jkt)?;
+    /// assert!(issuer.issue_bound(&serde_json::json!({"sub": "1"}), "not-a-thumbprint").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`IssueError::InvalidThumbprint`] for a `jkt` that is not 32 bytes in base64url, and as
+    /// [`issue`](Self::issue).
+    pub fn issue_bound<T: Serialize + ?Sized>(
+        &self,
+        claims: &T,
+        jkt: &str,
+    ) -> Result<IssuedToken, IssueError> {
+        let thumbprint = URL_SAFE_NO_PAD
+            .decode(jkt)
+            .map_err(|_| IssueError::InvalidThumbprint)?;
+        if thumbprint.len() != 32 {
+            return Err(IssueError::InvalidThumbprint);
+        }
+        let mut map = claims_object(claims)?;
+        let cnf = map
+            .entry("cnf")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !cnf.is_object() {
+            *cnf = Value::Object(Map::new());
+        }
+        cnf["jkt"] = Value::String(jkt.to_owned());
+        self.issue(&map)
+    }
+
     /// Signs `claims` (any `Serialize` that makes a JSON object) into a token.
     ///
     /// ```
