@@ -328,3 +328,33 @@ async fn a_proof_is_accepted_once_across_instances_and_refused_when_redis_is_dow
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(challenges(&down).is_empty());
 }
+
+#[tokio::test]
+async fn grpc_calls_get_grpc_statuses_for_dpop_refusals() {
+    common::jsonwebtoken_ready();
+    let s = setup(Dpop::allowed(ORIGIN).unwrap());
+    let (app, token) = (s.app(), s.token(Some(&s.client)));
+    let grpc = |scheme: &str, proof: Option<String>| {
+        let mut request = Request::post("/orders")
+            .header("content-type", "application/grpc")
+            .header("authorization", format!("{scheme} {token}"));
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    // The bound token as Bearer, and a proof for another method: UNAUTHENTICATED (16).
+    let downgrade = send(&app, grpc("Bearer", None)).await;
+    assert_eq!(downgrade.status, StatusCode::OK);
+    assert_eq!(downgrade.headers["grpc-status"], "16");
+    assert_eq!(
+        downgrade.headers["grpc-message"],
+        "token not bound to the DPoP key"
+    );
+    let uri = format!("{ORIGIN}/orders");
+    let wrong = s.client.proof_for("GET", &uri, &token, NOW, "g-1");
+    let refused = send(&app, grpc("DPoP", Some(wrong))).await;
+    assert_eq!(refused.headers["grpc-status"], "16");
+    assert_eq!(refused.headers["grpc-message"], "invalid DPoP proof");
+    assert!(refused.headers.get("www-authenticate").is_none());
+}
