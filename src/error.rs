@@ -211,7 +211,7 @@ impl AuthError {
             Self::CsrfMissing => "CSRF token missing",
             Self::CsrfMismatch => "CSRF token does not match",
             Self::InvalidDpopProof(_) => "invalid DPoP proof",
-            Self::DpopBinding => "token not bound to the DPoP key",
+            Self::DpopBinding => "token binding not satisfied",
             Self::DpopRequired => "DPoP required",
             Self::DpopReplayUnavailable => "DPoP replay store unavailable",
         }

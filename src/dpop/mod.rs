@@ -22,6 +22,7 @@ mod proof;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,6 +32,7 @@ use serde::Deserialize;
 pub use crate::error::DpopError;
 use crate::error::{AuthError, quoted};
 use crate::revocation::{MemoryStore, RevocationStore};
+use crate::verify::Confirmation;
 pub use proof::{Proof, ProofRequest, ProofRules, proof_header};
 
 /// How a [`JwtLayer`](crate::JwtLayer) takes DPoP: allowed beside bearer tokens or required,
@@ -54,7 +56,7 @@ pub struct Dpop {
     replay: Arc<dyn RevocationStore>,
 }
 
-/// An origin that is not `http(s)://host[:port]` (no path, query, fragment or userinfo).
+/// A base URL that is not `http(s)://host[:port][/path]` (no query, fragment or userinfo).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidOrigin(pub String);
 
@@ -62,7 +64,7 @@ impl fmt::Display for InvalidOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "`{}` is not an origin such as https://api.example.com",
+            "`{}` is not a base URL such as https://api.example.com",
             self.0
         )
     }
@@ -72,25 +74,28 @@ impl std::error::Error for InvalidOrigin {}
 
 impl Dpop {
     /// DPoP-bound tokens with their proofs, and unbound bearer tokens, for requests addressed
-    /// to `origin` (`https://api.example.com`).
+    /// under `base` (`https://api.example.com`): a proof's `htu` must be `base` and the path the
+    /// layer sees. Under an axum `nest("/api", …)`, which takes `/api` off that path, give the
+    /// prefix too (`https://api.example.com/api`).
     ///
     /// ```
     /// let dpop = tower_jwt_auth::dpop::Dpop::allowed("https://api.example.com")?;
-    /// assert!(tower_jwt_auth::dpop::Dpop::allowed("https://api.example.com/v1").is_err());
+    /// let nested = tower_jwt_auth::dpop::Dpop::allowed("https://api.example.com/api")?;
+    /// assert!(tower_jwt_auth::dpop::Dpop::allowed("https://api.example.com/?x=1").is_err());
     /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
     /// ```
     ///
     /// # Errors
-    /// [`InvalidOrigin`] for anything but `http(s)://host[:port]`.
-    pub fn allowed(origin: &str) -> Result<Self, InvalidOrigin> {
-        let invalid = || InvalidOrigin(origin.to_owned());
-        let trimmed = origin.strip_suffix('/').unwrap_or(origin);
+    /// [`InvalidOrigin`] for anything but `http(s)://host[:port][/path]` (no query, fragment or
+    /// userinfo).
+    pub fn allowed(base: &str) -> Result<Self, InvalidOrigin> {
+        let invalid = || InvalidOrigin(base.to_owned());
+        let trimmed = base.strip_suffix('/').unwrap_or(base);
         let uri: Uri = trimmed.parse().map_err(|_| invalid())?;
         let plain = matches!(uri.scheme_str(), Some("https" | "http"))
             && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
-            && matches!(uri.path(), "" | "/")
             && uri.query().is_none()
-            && !origin.contains('#');
+            && !base.contains('#');
         if !plain {
             return Err(invalid());
         }
@@ -112,10 +117,10 @@ impl Dpop {
     ///
     /// # Errors
     /// As [`allowed`](Self::allowed).
-    pub fn required(origin: &str) -> Result<Self, InvalidOrigin> {
+    pub fn required(base: &str) -> Result<Self, InvalidOrigin> {
         Ok(Self {
             required: true,
-            ..Self::allowed(origin)?
+            ..Self::allowed(base)?
         })
     }
 
@@ -183,9 +188,18 @@ impl Dpop {
         proof
             .check_binding(&bound_to)
             .map_err(|_| AuthError::DpopBinding)?;
+        // Kept for as long as any clock involved could still take the proof: the layer's
+        // window admits it for at most two windows from now, the memory store sweeps by the
+        // system's clock, and a shared store's own clock may run a window ahead.
+        let system_now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let until = system_now
+            .max(now)
+            .saturating_add(self.rules.window_secs().saturating_mul(3));
         Ok(Some(Replay {
             key: format!("dpop:{bound_to}:{}", proof.jti()),
-            until: proof.iat() + self.rules.window_secs() + 1,
+            until,
         }))
     }
 
@@ -208,9 +222,17 @@ impl Dpop {
             params.push(format!("error=\"{code}\""));
             params.push(format!("error_description=\"{}\"", error.description()));
         }
+        if let AuthError::InsufficientScope { scope } = error {
+            params.push(format!("scope=\"{}\"", quoted(scope)));
+        }
         params.push(format!("algs=\"{}\"", self.rules.algorithm_names()));
         HeaderValue::try_from(format!("DPoP {}", params.join(", ")))
             .unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
+    }
+
+    /// The allowed algorithms, for a challenge's `algs`.
+    pub(crate) fn algorithm_names(&self) -> String {
+        self.rules.algorithm_names()
     }
 
     /// Whether bearer tokens are refused.
@@ -235,20 +257,21 @@ pub(crate) struct Replay {
     until: u64,
 }
 
-/// The key a verified token is bound to (`cnf.jkt`, RFC 9449 §6.1), if any.
-fn bound_key(token: &str) -> Result<Option<String>, AuthError> {
-    #[derive(Deserialize)]
-    struct Payload {
-        cnf: Option<Confirmation>,
-    }
-    #[derive(Deserialize)]
-    struct Confirmation {
-        jkt: Option<String>,
-    }
+/// The key a verified token is bound to (`cnf.jkt`, RFC 9449 §6.1), if any, read as the
+/// verification's scan reads it; any other binding is refused.
+pub(crate) fn bound_key(token: &str) -> Result<Option<String>, AuthError> {
     let payload = token.split('.').nth(1).ok_or(AuthError::Malformed)?;
     let json = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| AuthError::Malformed)?;
-    let payload: Payload = serde_json::from_slice(&json).map_err(|_| AuthError::InvalidClaims)?;
-    Ok(payload.cnf.and_then(|c| c.jkt))
+    let claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&json).map_err(|_| AuthError::InvalidClaims)?;
+    // Present but `null` is a binding this crate cannot check, as the scan has it.
+    let Some(cnf) = claims.get("cnf") else {
+        return Ok(None);
+    };
+    match Confirmation::deserialize(cnf) {
+        Ok(Confirmation::Jkt(jkt)) => Ok(Some(jkt)),
+        _ => Err(AuthError::DpopBinding),
+    }
 }

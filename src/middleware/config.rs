@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderName, Method, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 
 use super::respond::{ErrorContext, ErrorResponder};
 use crate::dpop::Dpop;
@@ -79,11 +79,41 @@ impl Config {
         response
     }
 
+    /// An inner service's own `Bearer` challenge (a `RequireLayer` with its own realm, a
+    /// handler's 401) on a DPoP request or a layer that requires DPoP: the same parameters
+    /// under the `DPoP` scheme, with the algorithms.
+    pub(crate) fn dpop_inner_challenge(
+        &self,
+        dpop: &Dpop,
+        dpop_request: bool,
+        headers: &mut HeaderMap,
+    ) {
+        if !(dpop_request || dpop.is_required()) {
+            return;
+        }
+        let Some(Ok(challenge)) = headers.get(WWW_AUTHENTICATE).map(|v| v.to_str()) else {
+            return;
+        };
+        let Some(params) = challenge.strip_prefix("Bearer") else {
+            return;
+        };
+        let params = params.trim();
+        let algs = format!("algs=\"{}\"", dpop.algorithm_names());
+        let value = if params.is_empty() {
+            format!("DPoP {algs}")
+        } else {
+            format!("DPoP {params}, {algs}")
+        };
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.insert(WWW_AUTHENTICATE, value);
+        }
+    }
+
     /// The `DPoP` challenges of a refusal on a DPoP layer (RFC 9449 §7.1): the refusal's own
     /// challenge is a `DPoP` one for a DPoP request or error and on a layer that requires DPoP;
     /// otherwise a `DPoP` challenge with the algorithms follows the `Bearer` one (which stays
     /// first, where clients that read one challenge look).
-    fn dpop_challenges(
+    pub(crate) fn dpop_challenges(
         &self,
         dpop: &Dpop,
         error: &AuthError,
@@ -127,7 +157,10 @@ impl Config {
     /// Whether refusals made inside the layer must be answered anew (a realm, a metadata URL
     /// or `on_error` that the inner default response does not have).
     pub(crate) fn answers_inner_refusals(&self) -> bool {
-        self.realm.is_some() || self.resource_metadata.is_some() || self.on_error.is_some()
+        self.realm.is_some()
+            || self.resource_metadata.is_some()
+            || self.on_error.is_some()
+            || self.dpop.is_some()
     }
 }
 

@@ -17,6 +17,13 @@ use tower_service::Service;
 
 use super::body::ResponseBody;
 use super::config::Config;
+
+/// How the layer answers refusals made inside it: its config, and whether the request used
+/// the `DPoP` scheme (its challenges are then `DPoP` ones).
+pub(crate) struct Policy {
+    pub(crate) config: Arc<Config>,
+    pub(crate) dpop_request: bool,
+}
 use crate::error::{Refused, quoted};
 
 /// A verification waiting for keys: the request with its claims inserted, or the rejection.
@@ -44,8 +51,8 @@ pin_project! {
         S: Service<Request<B>>,
     {
         // Built only with the `jwks` feature (pin-project-lite cannot `cfg` a variant).
-        Pending { auth: PendingAuth<B>, service: Option<S>, policy: Option<Arc<Config>> },
-        Inner { #[pin] future: S::Future, policy: Option<Arc<Config>> },
+        Pending { auth: PendingAuth<B>, service: Option<S>, policy: Option<Policy> },
+        Inner { #[pin] future: S::Future, policy: Option<Policy> },
         Rejected { response: Option<Response<Bytes>> },
     }
 }
@@ -53,7 +60,7 @@ pin_project! {
 impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
     /// The inner service's future; `policy` answers the refusals it returns, when the layer has
     /// a realm or `on_error` of its own.
-    pub(crate) fn inner(future: S::Future, policy: Option<Arc<Config>>) -> Self {
+    pub(crate) fn inner(future: S::Future, policy: Option<Policy>) -> Self {
         Self {
             kind: Kind::Inner { future, policy },
         }
@@ -68,7 +75,7 @@ impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
     }
 
     /// `service` has been polled ready; it is called once `auth` lets the request through.
-    pub(crate) fn pending(auth: PendingAuth<B>, service: S, policy: Option<Arc<Config>>) -> Self {
+    pub(crate) fn pending(auth: PendingAuth<B>, service: S, policy: Option<Policy>) -> Self {
         Self {
             kind: Kind::Pending {
                 auth,
@@ -92,7 +99,7 @@ where
                 KindProj::Inner { future, policy } => {
                     let response = ready!(future.poll(cx))?;
                     return Poll::Ready(Ok(match policy {
-                        Some(config) => answer_inner(config, response),
+                        Some(policy) => answer_inner(policy, response),
                         None => response.map(ResponseBody::inner),
                     }));
                 }
@@ -126,14 +133,21 @@ where
 
 /// The inner response, or, when it is a refusal made inside the layer, the layer's answer to
 /// it, keeping the headers other layers set on the way out.
-fn answer_inner<B>(config: &Config, mut response: Response<B>) -> Response<ResponseBody<B>> {
+fn answer_inner<B>(policy: &Policy, mut response: Response<B>) -> Response<ResponseBody<B>> {
+    let config = &policy.config;
     let Some(Refused(error)) = response.extensions_mut().remove::<Refused>() else {
         if let Some(url) = &config.resource_metadata {
             name_metadata(response.headers_mut(), url);
         }
+        if let Some(dpop) = &config.dpop {
+            config.dpop_inner_challenge(dpop, policy.dpop_request, response.headers_mut());
+        }
         return response.map(ResponseBody::inner);
     };
     let mut answer = config.respond(&error);
+    if let Some(dpop) = &config.dpop {
+        config.dpop_challenges(dpop, &error, policy.dpop_request, answer.headers_mut());
+    }
     let (parts, _) = response.into_parts();
     // `None` names continue the previous header: its values follow the first one's fate.
     let mut kept = None;

@@ -255,7 +255,9 @@ impl<C> JwtLayer<C> {
     /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
     /// ```
     pub fn dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
-        self.config().dpop = Some(Arc::new(dpop));
+        let config = self.config();
+        config.dpop = Some(Arc::new(dpop));
+        config.rules.dpop = true;
         self
     }
 
@@ -305,6 +307,10 @@ impl<C> JwtLayer<C> {
         C: DeserializeOwned + Clone + Send + Sync + 'static,
     {
         let claims = self.config.rules.verify(token, Csrf::Off).await?;
+        // A token bound to a DPoP key needs a proof, which there is none of here.
+        if self.config.dpop.is_some() && crate::dpop::bound_key(token)?.is_some() {
+            return Err(AuthError::DpopBinding);
+        }
         Ok(Arc::unwrap_or_clone(claims))
     }
 }

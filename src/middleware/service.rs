@@ -12,7 +12,7 @@ use tower_service::Service;
 
 use super::body::ResponseBody;
 use super::config::Config;
-use super::future::ResponseFuture;
+use super::future::{Policy, ResponseFuture};
 use crate::auth::{Auth, Unauthenticated};
 use crate::error::AuthError;
 use crate::observe;
@@ -83,8 +83,10 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let dpop = self.config.dpop.clone();
+        let mut dpop_request = false;
         let attempt = match self.config.source.locate(req.headers(), dpop.is_some()) {
             Ok(Some(found)) => {
+                dpop_request = found.dpop;
                 let csrf = self.config.csrf(&found, req.method(), req.headers());
                 let rules = &self.config.rules;
                 // A hit compares all the bytes with a token that passed every check, so only a
@@ -139,7 +141,7 @@ where
                 return ResponseFuture::rejected(self.config.reject(&error, req.headers()));
             }
         }
-        ResponseFuture::inner(self.inner.call(req), self.policy())
+        ResponseFuture::inner(self.inner.call(req), self.policy(dpop_request))
     }
 }
 
@@ -165,7 +167,7 @@ where
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
-        let policy = self.policy();
+        let policy = self.policy(dpop_scheme);
         let auth = Box::pin(async move {
             let csrf = csrf.as_deref();
             let verdict = config
@@ -212,7 +214,7 @@ where
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
-        let policy = self.policy();
+        let policy = self.policy(true);
         let auth = Box::pin(async move {
             match dpop.first_use(&replay).await {
                 Ok(()) => {
@@ -229,10 +231,11 @@ where
 
 impl<S, C> JwtService<S, C> {
     /// The config, for the response future, when refusals made inside must be answered anew.
-    fn policy(&self) -> Option<Arc<Config>> {
-        self.config
-            .answers_inner_refusals()
-            .then(|| self.config.clone())
+    fn policy(&self, dpop_request: bool) -> Option<Policy> {
+        self.config.answers_inner_refusals().then(|| Policy {
+            config: self.config.clone(),
+            dpop_request,
+        })
     }
 }
 

@@ -24,6 +24,7 @@ use crate::observe;
 use crate::revocation::RevocationStore;
 use cache::{Cache, Facts};
 pub(crate) use header::{media_type_eq, with_decoded};
+pub(crate) use scan::Confirmation;
 use scan::ScanPlan;
 pub(crate) use scope::Csrf;
 use scope::{Scope, issuer_scope, select_issuer};
@@ -80,6 +81,9 @@ pub(crate) struct Rules {
     pub(crate) fail_open: bool,
     /// Tokens verified before, found again without their signature check and parse.
     pub(crate) cache: Option<Arc<Cache>>,
+    /// Key-bound tokens (`cnf.jkt`) get through to the DPoP check of the middleware; without
+    /// it they are refused, as is every other binding (no check, no acceptance).
+    pub(crate) dpop: bool,
 }
 
 /// Longest required-claims list (tracked in a `u64` bit set, so the check allocates nothing).
@@ -107,6 +111,7 @@ impl Rules {
             revocation: None,
             fail_open: false,
             cache: None,
+            dpop: false,
         }
     }
 
@@ -346,6 +351,11 @@ impl Rules {
             return Err(AuthError::WrongTokenType);
         }
         checks::required(&seen, &self.required)?;
+        // A token bound to a key is no bearer token: only the DPoP check may accept it.
+        match (&seen.cnf, self.dpop) {
+            (None, _) | (Some(scan::Confirmation::Jkt(_)), true) => {}
+            (Some(_), _) => return Err(AuthError::DpopBinding),
+        }
         let (jti, sid) = (seen.jti.as_deref(), seen.sid.as_deref());
         self.check_binding(seen.csrf.as_deref(), scope.csrf, jti, sid, now)?;
         // What a cache hit checks again, kept only when there is a cache.

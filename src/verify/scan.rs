@@ -64,6 +64,8 @@ pub(crate) struct Seen<'de> {
     pub(crate) sub: Presence,
     /// The `sub` value, for the telemetry of an accepted token.
     pub(crate) subject: Option<Text<'de>>,
+    /// The token's confirmation (`cnf`, RFC 7800), if it has one.
+    pub(crate) cnf: Option<Confirmation>,
     pub(crate) typ: Presence,
     pub(crate) required: u64,
 }
@@ -97,6 +99,7 @@ mod bit {
     pub(super) const SID: u16 = 1 << 7;
     pub(super) const CSRF: u16 = 1 << 8;
     pub(super) const IAT: u16 = 1 << 9;
+    pub(super) const CNF: u16 = 1 << 10;
 }
 
 impl<'de> DeserializeSeed<'de> for ScanPlan<'_> {
@@ -163,6 +166,10 @@ impl<'de> Visitor<'de> for ScanPlan<'_> {
                     seen.csrf = Some(map.next_value()?);
                     bit::CSRF
                 }
+                "cnf" => {
+                    seen.cnf = Some(map.next_value()?);
+                    bit::CNF
+                }
                 "sub" => {
                     let sub: Text<'de> = map.next_value()?;
                     seen.sub = presence(self.subject == Some(&*sub));
@@ -190,6 +197,28 @@ impl<'de> Visitor<'de> for ScanPlan<'_> {
             dup |= bit;
         }
         Ok(seen)
+    }
+}
+
+/// A token's `cnf` (RFC 7800): bound to a DPoP key by its RFC 7638 thumbprint (RFC 9449 §6.1),
+/// the one binding this crate can check, or bound some other way (an mTLS certificate, a key
+/// given whole, `null`, a `jkt` that is no string), which it cannot and so refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Confirmation {
+    Jkt(String),
+    Unsupported,
+}
+
+impl<'de> Deserialize<'de> for Confirmation {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(match value {
+            serde_json::Value::Object(members) if members.len() == 1 => match members.get("jkt") {
+                Some(serde_json::Value::String(jkt)) => Self::Jkt(jkt.clone()),
+                _ => Self::Unsupported,
+            },
+            _ => Self::Unsupported,
+        })
     }
 }
 
