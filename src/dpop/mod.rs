@@ -264,14 +264,28 @@ pub(crate) fn bound_key(token: &str) -> Result<Option<String>, AuthError> {
     let json = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| AuthError::Malformed)?;
-    let claims: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&json).map_err(|_| AuthError::InvalidClaims)?;
-    // Present but `null` is a binding this crate cannot check, as the scan has it.
-    let Some(cnf) = claims.get("cnf") else {
-        return Ok(None);
-    };
-    match Confirmation::deserialize(cnf) {
-        Ok(Confirmation::Jkt(jkt)) => Ok(Some(jkt)),
-        _ => Err(AuthError::DpopBinding),
+    /// `cnf` absent, or present (even as `null`, a binding this crate cannot check, as the
+    /// scan has it); the other claims are skipped, not built.
+    #[derive(Default)]
+    enum Cnf {
+        #[default]
+        Absent,
+        Present(Confirmation),
+    }
+    impl<'de> Deserialize<'de> for Cnf {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Confirmation::deserialize(d).map(Cnf::Present)
+        }
+    }
+    #[derive(Deserialize)]
+    struct Payload {
+        #[serde(default)]
+        cnf: Cnf,
+    }
+    let payload: Payload = serde_json::from_slice(&json).map_err(|_| AuthError::InvalidClaims)?;
+    match payload.cnf {
+        Cnf::Absent => Ok(None),
+        Cnf::Present(Confirmation::Jkt(jkt)) => Ok(Some(jkt)),
+        Cnf::Present(Confirmation::Unsupported) => Err(AuthError::DpopBinding),
     }
 }
