@@ -246,7 +246,19 @@ impl AuthError {
 
     /// The challenge with the URL of the resource's metadata (RFC 9728 §5.1), if any.
     pub(crate) fn challenge(&self, realm: Option<&str>, metadata: Option<&str>) -> HeaderValue {
-        let mut params = Vec::with_capacity(4);
+        let extra = metadata.map(|url| ("resource_metadata", url));
+        self.challenge_in("Bearer", realm, extra)
+    }
+
+    /// The challenge of `scheme` (`Bearer`, RFC 6750 §3; `DPoP`, RFC 9449 §7.1): the realm,
+    /// the error code, its description and the scope, then `extra` (quoted as the others).
+    pub(crate) fn challenge_in(
+        &self,
+        scheme: &'static str,
+        realm: Option<&str>,
+        extra: Option<(&str, &str)>,
+    ) -> HeaderValue {
+        let mut params = Vec::with_capacity(5);
         if let Some(realm) = realm {
             params.push(format!("realm=\"{}\"", quoted(realm)));
         }
@@ -257,15 +269,15 @@ impl AuthError {
         if let Self::InsufficientScope { scope } = self {
             params.push(format!("scope=\"{}\"", quoted(scope)));
         }
-        if let Some(url) = metadata {
-            params.push(format!("resource_metadata=\"{}\"", quoted(url)));
+        if let Some((name, value)) = extra {
+            params.push(format!("{name}=\"{}\"", quoted(value)));
         }
         let value = if params.is_empty() {
-            "Bearer".to_owned()
+            scheme.to_owned()
         } else {
-            format!("Bearer {}", params.join(", "))
+            format!("{scheme} {}", params.join(", "))
         };
-        HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+        HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(scheme))
     }
 
     /// The default HTTP response: the status, `WWW-Authenticate`, and a JSON body

@@ -30,7 +30,7 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 use serde::Deserialize;
 
 pub use crate::error::DpopError;
-use crate::error::{AuthError, quoted};
+use crate::error::AuthError;
 use crate::revocation::{MemoryStore, RevocationStore};
 use crate::verify::Confirmation;
 pub use proof::{Proof, ProofRequest, ProofRules, proof_header};
@@ -214,20 +214,8 @@ impl Dpop {
 
     /// The `DPoP` challenge for `error` (RFC 9449 §7.1), with the allowed algorithms.
     pub(crate) fn challenge(&self, error: &AuthError, realm: Option<&str>) -> HeaderValue {
-        let mut params = Vec::with_capacity(4);
-        if let Some(realm) = realm {
-            params.push(format!("realm=\"{}\"", quoted(realm)));
-        }
-        if let Some(code) = error.error_code() {
-            params.push(format!("error=\"{code}\""));
-            params.push(format!("error_description=\"{}\"", error.description()));
-        }
-        if let AuthError::InsufficientScope { scope } = error {
-            params.push(format!("scope=\"{}\"", quoted(scope)));
-        }
-        params.push(format!("algs=\"{}\"", self.rules.algorithm_names()));
-        HeaderValue::try_from(format!("DPoP {}", params.join(", ")))
-            .unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
+        let algs = self.rules.algorithm_names();
+        error.challenge_in("DPoP", realm, Some(("algs", &algs)))
     }
 
     /// The allowed algorithms, for a challenge's `algs`.

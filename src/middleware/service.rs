@@ -2,10 +2,12 @@
 //! the inner service. A refused request never reaches the inner service.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
@@ -149,12 +151,11 @@ impl<S, C> JwtService<S, C>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// The slow path, taken only when keys must be fetched first: the ready inner service moves
-    /// into the future (a fresh clone stays behind), so it is called only once the token passed.
+    /// The slow path, taken only when keys must be fetched first.
     #[cfg(feature = "jwks")]
     fn verify_later<ReqBody, ResBody>(
         &mut self,
-        mut req: Request<ReqBody>,
+        req: Request<ReqBody>,
         token: String,
         csrf: Csrf<String>,
         pending: crate::verify::PendingKeys,
@@ -164,11 +165,8 @@ where
         S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
         ReqBody: Send + 'static,
     {
-        let clone = self.inner.clone();
-        let ready = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
-        let policy = self.policy(dpop_scheme);
-        let auth = Box::pin(async move {
+        self.later(dpop_scheme, async move {
             let csrf = csrf.as_deref();
             let verdict = config
                 .rules
@@ -186,23 +184,15 @@ where
                 }
                 (verdict, _) => verdict,
             };
-            match bound {
-                Ok(claims) => {
-                    observe::accepted();
-                    req.extensions_mut().insert(Auth(claims));
-                    Ok(req)
-                }
-                Err(error) => Err(config.reject(&error, req.headers())),
-            }
-        });
-        ResponseFuture::pending(auth, ready, policy)
+            admit(&config, req, bound)
+        })
     }
 
     /// A DPoP request whose token and proof passed: it goes on once the replay store has
     /// taken its proof for the first time (a boxed future, as the store may be remote).
     fn bind_later<ReqBody, ResBody>(
         &mut self,
-        mut req: Request<ReqBody>,
+        req: Request<ReqBody>,
         claims: std::sync::Arc<C>,
         dpop: std::sync::Arc<crate::dpop::Dpop>,
         replay: crate::dpop::Replay,
@@ -211,21 +201,45 @@ where
         S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
         ReqBody: Send + 'static,
     {
+        let config = self.config.clone();
+        self.later(true, async move {
+            let bound = dpop.first_use(&replay).await.map(|()| claims);
+            admit(&config, req, bound)
+        })
+    }
+
+    /// A request decided by `auth`, which awaits first: the ready inner service moves into
+    /// the future (a fresh clone stays behind), so it is called only once the request passed.
+    fn later<ReqBody, ResBody, F>(
+        &mut self,
+        dpop_request: bool,
+        auth: F,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        F: Future<Output = Result<Request<ReqBody>, Response<Bytes>>> + Send + 'static,
+    {
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
-        let config = self.config.clone();
-        let policy = self.policy(true);
-        let auth = Box::pin(async move {
-            match dpop.first_use(&replay).await {
-                Ok(()) => {
-                    observe::accepted();
-                    req.extensions_mut().insert(Auth(claims));
-                    Ok(req)
-                }
-                Err(error) => Err(config.reject(&error, req.headers())),
-            }
-        });
-        ResponseFuture::pending(auth, ready, policy)
+        ResponseFuture::pending(Box::pin(auth), ready, self.policy(dpop_request))
+    }
+}
+
+/// The request with its claims, on its way to the inner service, or the layer's refusal.
+// The output of a pending verification (`PendingAuth`), moved once per such request.
+#[allow(clippy::result_large_err)]
+fn admit<B, C: Send + Sync + 'static>(
+    config: &Config,
+    mut req: Request<B>,
+    verdict: Result<std::sync::Arc<C>, AuthError>,
+) -> Result<Request<B>, Response<Bytes>> {
+    match verdict {
+        Ok(claims) => {
+            observe::accepted();
+            req.extensions_mut().insert(Auth(claims));
+            Ok(req)
+        }
+        Err(error) => Err(config.reject(&error, req.headers())),
     }
 }
 
