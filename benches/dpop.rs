@@ -8,14 +8,16 @@
 //!
 //! Run with `cargo bench --bench dpop`.
 
+#[path = "common/alloc.rs"]
+mod alloc;
 #[path = "../tests/common/dpop.rs"]
 mod client;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use alloc::ALLOCATIONS;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -25,27 +27,6 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 use tower_jwt_auth::dpop::Dpop;
 use tower_jwt_auth::{Auth, JwtLayer, SigningKey, TokenIssuer, VerifyingKey};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is passed on to the system allocator unchanged; only a counter is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's guarantees for `layout` are the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` above, that is from the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const SECRET: &[u8] = b"a bench-only HS256 secret, 32 bytes or more";
 const ORIGIN: &str = "https://api.example.com";

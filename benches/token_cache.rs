@@ -12,15 +12,17 @@
 //!
 //! Run with `cargo bench --bench token_cache -- --noplot`.
 
+#[path = "common/alloc.rs"]
+mod alloc;
 mod common;
 
 use common::{Claims, User, bench_arm, config, send};
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use alloc::ALLOCATIONS;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
@@ -31,28 +33,6 @@ use tower::Layer;
 use tower::util::MapRequestLayer;
 use tower_jwt_auth::middleware::{JwtService, TokenCache};
 use tower_jwt_auth::{Algorithm, Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
-
-/// Counts every allocation, so that a bench can report allocations per request.
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is passed on to the system allocator unchanged; only a counter is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's guarantees for `layout` are the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` above, that is from the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const HS256_SECRET: &[u8] = b"a bench-only HS256 secret, 32 bytes or more";
 

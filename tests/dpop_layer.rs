@@ -85,15 +85,6 @@ async fn call(app: &Router, method: &str, scheme: &str, token: &str, proofs: &[&
     send(app, request.body(Body::empty()).unwrap()).await
 }
 
-fn challenges(reply: &Reply) -> Vec<&str> {
-    reply
-        .headers
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .collect()
-}
-
 const ALGS: &str = r#"algs="ES256 ES384 EdDSA RS256 PS256""#;
 
 fn invalid_proof() -> String {
@@ -123,7 +114,7 @@ async fn a_bound_token_with_its_proof_passes_once() {
 
     let replayed = call(&app, "GET", "DPoP", &token, &[&proof]).await;
     assert_eq!(replayed.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(challenges(&replayed), [invalid_proof()]);
+    assert_eq!(replayed.challenges(), [invalid_proof()]);
 }
 
 #[tokio::test]
@@ -153,27 +144,27 @@ async fn every_departure_from_the_request_or_the_binding_is_refused() {
     for (method, proof, why) in refused_proof {
         let reply = call(&app, method, "DPoP", &token, &[&proof]).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{why}");
-        assert_eq!(challenges(&reply), [invalid_proof()], "{why}");
+        assert_eq!(reply.challenges(), [invalid_proof()], "{why}");
     }
     // No proof, two proofs.
     let good = proof("GET", &uri, NOW, "f");
     let none = call(&app, "GET", "DPoP", &token, &[]).await;
-    assert_eq!(challenges(&none), [invalid_proof()]);
+    assert_eq!(none.challenges(), [invalid_proof()]);
     let two = call(&app, "GET", "DPoP", &token, &[&good, &good]).await;
-    assert_eq!(challenges(&two), [invalid_proof()]);
+    assert_eq!(two.challenges(), [invalid_proof()]);
     // A proof of another key for this token: a thief's own proof.
     let thief = Client::new(9);
     let stolen = thief.proof_for("GET", &uri, &token, NOW, "g");
     let reply = call(&app, "GET", "DPoP", &token, &[&stolen]).await;
     assert_eq!(
-        challenges(&reply),
+        reply.challenges(),
         [invalid_token("token binding not satisfied")]
     );
     // The bound token without its proof, as Bearer: no downgrade.
     let bearer = call(&app, "GET", "Bearer", &token, &[]).await;
     assert_eq!(bearer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        challenges(&bearer),
+        bearer.challenges(),
         [invalid_token("token binding not satisfied")]
     );
     // An unbound token with a proof.
@@ -181,13 +172,13 @@ async fn every_departure_from_the_request_or_the_binding_is_refused() {
     let proof = s.client.proof_for("GET", &uri, &unbound, NOW, "h");
     let reply = call(&app, "GET", "DPoP", &unbound, &[&proof]).await;
     assert_eq!(
-        challenges(&reply),
+        reply.challenges(),
         [invalid_token("token binding not satisfied")]
     );
     // A proof whose ath is another token's.
     let other = s.client.proof_for("GET", &uri, &unbound, NOW, "i");
     let reply = call(&app, "GET", "DPoP", &token, &[&other]).await;
-    assert_eq!(challenges(&reply), [invalid_proof()]);
+    assert_eq!(reply.challenges(), [invalid_proof()]);
     // A bad token on a DPoP request: the DPoP scheme's invalid_token.
     let forged = TestKey::hs256()
         .issuer_for(&s.layer)
@@ -195,7 +186,7 @@ async fn every_departure_from_the_request_or_the_binding_is_refused() {
         .unwrap();
     let proof = s.client.proof_for("GET", &uri, &forged.token, NOW, "j");
     let reply = call(&app, "GET", "DPoP", &forged.token, &[&proof]).await;
-    assert_eq!(challenges(&reply), [invalid_token("invalid signature")]);
+    assert_eq!(reply.challenges(), [invalid_token("invalid signature")]);
     // Nothing got through on the way.
     let fresh = s.client.proof_for("GET", &uri, &token, NOW, "k");
     assert_eq!(
@@ -214,7 +205,7 @@ async fn allowed_takes_unbound_bearer_tokens_and_offers_both_schemes() {
     let anonymous = common::request(&app, "/orders", &[]).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        challenges(&anonymous),
+        anonymous.challenges(),
         ["Bearer".to_owned(), format!("DPoP {ALGS}")]
     );
 }
@@ -226,9 +217,9 @@ async fn required_refuses_bearer_tokens_with_a_dpop_challenge() {
     let app = s.app();
     let bearer = call(&app, "GET", "Bearer", &s.token(None), &[]).await;
     assert_eq!(bearer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(challenges(&bearer), [format!("DPoP {ALGS}")]);
+    assert_eq!(bearer.challenges(), [format!("DPoP {ALGS}")]);
     let anonymous = common::request(&app, "/orders", &[]).await;
-    assert_eq!(challenges(&anonymous), [format!("DPoP {ALGS}")]);
+    assert_eq!(anonymous.challenges(), [format!("DPoP {ALGS}")]);
     let token = s.token(Some(&s.client));
     let proof = s
         .client
@@ -315,13 +306,13 @@ async fn a_proof_is_accepted_once_across_instances_and_refused_when_redis_is_dow
     );
     let elsewhere = call(&app(other.clone()), "GET", "DPoP", &token, &[&proof]).await;
     assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(challenges(&elsewhere), [invalid_proof()]);
+    assert_eq!(elsewhere.challenges(), [invalid_proof()]);
 
     redis.stop();
     let fresh = s.client.proof_for("GET", &uri, &token, NOW, "shared-2");
     let down = call(&app(other), "GET", "DPoP", &token, &[&fresh]).await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(challenges(&down).is_empty());
+    assert!(down.challenges().is_empty());
 }
 
 #[tokio::test]
@@ -482,7 +473,7 @@ async fn refusals_made_inside_the_layer_are_dpop_challenges_on_dpop_requests() {
         let reply = send(&app, request).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(
-            challenges(&reply),
+            reply.challenges(),
             [format!(
                 r#"DPoP {realm}error="insufficient_scope", error_description="insufficient scope", scope="admin", {ALGS}"#
             )],

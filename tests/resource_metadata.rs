@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use common::{Reply, request, with_bearer};
+use common::{request, with_bearer};
 use serde_json::{Value, json};
 use tower_jwt_auth::keys::TrustedIssuer;
 use tower_jwt_auth::metadata::{MetadataError, ResourceMetadata};
@@ -226,15 +226,6 @@ fn app(layer: JwtLayer<Value>, metadata: &ResourceMetadata) -> Router {
         )
 }
 
-fn challenges(reply: &Reply) -> Vec<&str> {
-    reply
-        .headers
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .collect()
-}
-
 #[tokio::test]
 async fn every_bearer_challenge_under_the_layer_names_the_metadata() {
     let key = TestKey::hs256();
@@ -245,12 +236,12 @@ async fn every_bearer_challenge_under_the_layer_names_the_metadata() {
 
     let missing = request(&app, "/mcp", &[]).await;
     assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(challenges(&missing), [format!("Bearer {named}")]);
+    assert_eq!(missing.challenges(), [format!("Bearer {named}")]);
 
     let invalid = request(&app, "/mcp", &[("authorization", "Bearer not.a.token")]).await;
     assert_eq!(invalid.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        challenges(&invalid),
+        invalid.challenges(),
         [format!(
             r#"Bearer error="invalid_token", error_description="malformed token", {named}"#
         )]
@@ -265,7 +256,7 @@ async fn every_bearer_challenge_under_the_layer_names_the_metadata() {
     let forbidden = request(&app, "/admin", &headers).await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        challenges(&forbidden),
+        forbidden.challenges(),
         [format!(
             r#"Bearer error="insufficient_scope", error_description="insufficient scope", scope="admin", {named}"#
         )]
@@ -274,7 +265,7 @@ async fn every_bearer_challenge_under_the_layer_names_the_metadata() {
     let staff = request(&app, "/staff", &headers).await;
     assert_eq!(staff.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        challenges(&staff),
+        staff.challenges(),
         [format!(
             r#"Bearer realm="staff", error="insufficient_scope", error_description="insufficient scope", scope="admin", {named}"#
         )]
@@ -282,7 +273,7 @@ async fn every_bearer_challenge_under_the_layer_names_the_metadata() {
     // A handler's own challenges: the Bearer one is named, another scheme's left alone.
     let own = request(&app, "/own", &headers).await;
     assert_eq!(
-        challenges(&own),
+        own.challenges(),
         [
             r#"DPoP algs="ES256""#.to_owned(),
             format!(r#"Bearer error="invalid_token", {named}"#)
@@ -303,7 +294,7 @@ async fn on_error_responses_and_outages_follow_the_same_rule() {
         (StatusCode::UNAUTHORIZED, Some("nope"))
     );
     assert_eq!(
-        challenges(&reply),
+        reply.challenges(),
         [format!("Bearer resource_metadata=\"{METADATA_URL}\"")]
     );
 
@@ -319,7 +310,7 @@ async fn on_error_responses_and_outages_follow_the_same_rule() {
         .token;
     let reply = with_bearer(&app_down(layer, &metadata), &token).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(challenges(&reply).is_empty());
+    assert!(reply.challenges().is_empty());
     assert_eq!(
         AuthError::KeysUnavailable.status(),
         StatusCode::SERVICE_UNAVAILABLE

@@ -29,8 +29,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use serde::Deserialize;
 
-pub use crate::error::DpopError;
 use crate::error::AuthError;
+pub use crate::error::DpopError;
 use crate::revocation::{MemoryStore, RevocationStore};
 use crate::verify::Confirmation;
 pub use proof::{Proof, ProofRequest, ProofRules, proof_header};

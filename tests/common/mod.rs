@@ -134,6 +134,15 @@ impl Reply {
             .map_or("", |v| v.to_str().unwrap())
     }
 
+    /// Every `WWW-Authenticate` value, in order.
+    pub fn challenges(&self) -> Vec<&str> {
+        self.headers
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    }
+
     pub fn description(&self) -> &str {
         self.body["error_description"].as_str().unwrap_or("")
     }
