@@ -24,7 +24,7 @@ use tonic::{Request, Response, Status};
 use tower_jwt_auth::{Auth, JwtLayer, SigningKey, TokenIssuer, TokenType, VerifyingKey};
 
 #[path = "grpc_proto/greeter.rs"]
-#[expect(dead_code, reason = "GreeterClient is used by tests/grpc.rs")]
+#[expect(dead_code, reason = "GreeterClient is used by tests/suite/grpc.rs")]
 mod greeter;
 
 use greeter::{Greeter, GreeterServer, HelloReply, HelloRequest};

@@ -1,6 +1,6 @@
 //! The `greeter.Greeter` gRPC service of `greeter.proto`, written by hand with tonic's public API:
 //! what `tonic-prost-build` would generate, minus options this example does not use, so the
-//! build needs no `protoc`. Shared by `examples/grpc.rs` and `tests/grpc.rs`.
+//! build needs no `protoc`. Shared by `examples/grpc.rs` and `tests/suite/grpc.rs`.
 
 use std::convert::Infallible;
 use std::future::Future;

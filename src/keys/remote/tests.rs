@@ -1,5 +1,5 @@
 //! The crate-private side of `RemoteJwks` (`cached`, `refetch`) against a real JWKS provider on
-//! loopback; the public side is covered in `tests/remote_jwks.rs`.
+//! loopback; the public side is covered in `tests/suite/remote_jwks.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
