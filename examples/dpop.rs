@@ -6,10 +6,14 @@
 //! cargo run --example dpop -- client  # in another terminal: the client's requests
 //! ```
 //!
-//! - `POST /token` takes a `DPoP` proof for itself and answers an access token bound to the
-//!   proof's key (`cnf.jkt`), `token_type: DPoP`.
+//! - `POST /token` takes a `DPoP` proof for itself and answers an access token and a refresh
+//!   token bound to the proof's key (`cnf.jkt`), `token_type: DPoP`.
+//! - `POST /refresh` (`{"refresh_token": …}`) trades the refresh token for a new pair, only with
+//!   a proof of the same key.
 //! - `GET /orders` requires `Authorization: DPoP <token>` and a fresh proof for that request;
 //!   a bearer token, a replayed proof or another key's proof is refused.
+//!
+//! Every proof is accepted once, at the token endpoints as on the API.
 //!
 //! `BIND` (default `127.0.0.1:3004`) is where the server listens, `ORIGIN` (default
 //! `http://` and the address it listens on) the origin clients address, which proofs name in
@@ -19,54 +23,108 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::signature::Signer;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tower_jwt_auth::dpop::{Dpop, ProofRequest, ProofRules, proof_header};
-use tower_jwt_auth::{Auth, JwtLayer, SigningKey, TokenIssuer, VerifyingKey};
+use tower_jwt_auth::dpop::{Dpop, Proof, ProofRequest, ProofRules, proof_header};
+use tower_jwt_auth::revocation::MemoryStore;
+use tower_jwt_auth::tokens::{SessionError, TokenPair};
+use tower_jwt_auth::{Auth, AuthError, JwtSessions, SigningKey, VerifyingKey};
 
 #[derive(Clone)]
 struct Server {
-    issuer: TokenIssuer,
+    sessions: JwtSessions,
     origin: String,
 }
 
-/// The token endpoint: the proof of the token request names the key to bind the token to.
-async fn token(
+/// A token endpoint's refusal (RFC 6749 §5.2, RFC 9449 §5): 400 `invalid_dpop_proof` for a
+/// missing, bad or replayed proof, 400 `invalid_grant` for a refresh token refused (another
+/// key's, reused, expired...), 503 when the store cannot answer.
+struct Refusal(StatusCode, &'static str);
+
+const INVALID_PROOF: Refusal = Refusal(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+
+impl From<SessionError> for Refusal {
+    fn from(err: SessionError) -> Self {
+        match err {
+            SessionError::Invalid(AuthError::InvalidDpopProof(_)) => INVALID_PROOF,
+            SessionError::Invalid(_) | SessionError::Reused => {
+                Refusal(StatusCode::BAD_REQUEST, "invalid_grant")
+            }
+            SessionError::Unavailable(_) => {
+                Refusal(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+            }
+            _ => Refusal(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+impl Server {
+    /// The request's proof, checked against `POST {origin}{path}`.
+    fn proof(&self, headers: &HeaderMap, path: &str) -> Result<Proof, Refusal> {
+        let uri = format!("{}{path}", self.origin);
+        let request = ProofRequest {
+            method: &Method::POST,
+            uri: &uri,
+            access_token: None,
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        proof_header(headers)
+            .and_then(|proof| ProofRules::new().verify(proof, &request, now))
+            .map_err(|_| INVALID_PROOF)
+    }
+}
+
+fn token_response(pair: &TokenPair) -> Json<Value> {
+    Json(json!({
+        "access_token": pair.access.token,
+        "token_type": "DPoP",
+        "expires_in": pair.access.expires_in(),
+        "refresh_token": pair.refresh.token,
+    }))
+}
+
+/// The token endpoint: the proof of the token request names the key to bind the tokens to.
+async fn token(State(server): State<Server>, headers: HeaderMap) -> Result<Json<Value>, Refusal> {
+    let proof = server.proof(&headers, "/token")?;
+    // A real server authenticates the client here (client credentials, a login...).
+    let claims = json!({"sub": "demo-client", "scope": "orders:read"});
+    let pair = server.sessions.issue_bound(&claims, &proof).await?;
+    Ok(token_response(&pair))
+}
+
+#[derive(Deserialize)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// A new pair for a refresh token, with a proof of the key it is bound to.
+async fn refresh(
     State(server): State<Server>,
     headers: HeaderMap,
-) -> Result<Json<Value>, StatusCode> {
-    let proof = proof_header(&headers).map_err(|_| StatusCode::BAD_REQUEST)?;
-    let uri = format!("{}/token", server.origin);
-    let request = ProofRequest {
-        method: &Method::POST,
-        uri: &uri,
-        access_token: None,
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let proof = ProofRules::new()
-        .verify(proof, &request, now)
-        .map_err(|_| StatusCode::BAD_REQUEST)?;
-    // A real server authenticates the client here (client credentials, a login...).
-    let issued = server
-        .issuer
-        .issue_bound(
-            &json!({"sub": "demo-client", "scope": "orders:read"}),
-            proof.jkt(),
-        )
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok(Json(json!({
-        "access_token": issued.token,
-        "token_type": "DPoP",
-        "expires_in": issued.expires_in(),
-    })))
+    Json(request): Json<RefreshRequest>,
+) -> Result<Json<Value>, Refusal> {
+    let proof = server.proof(&headers, "/refresh")?;
+    let pair = server
+        .sessions
+        .refresh_bound(&request.refresh_token, &proof)
+        .await?;
+    Ok(token_response(&pair))
 }
 
 async fn orders(Auth(claims): Auth<Value>) -> Json<Value> {
@@ -85,14 +143,20 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     // One secret for this run: the server both issues and verifies its tokens.
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|_| "no randomness")?;
-    let issuer = TokenIssuer::new(SigningKey::hs256(secret)?).ttl(Duration::from_secs(300));
-    let auth = JwtLayer::<Value>::new(VerifyingKey::hs256(secret)?).dpop(Dpop::required(&origin)?);
+    let sessions = JwtSessions::new(
+        SigningKey::hs256(secret)?,
+        VerifyingKey::hs256(secret)?,
+        MemoryStore::new(),
+    )
+    .access_ttl(Duration::from_secs(300));
+    let auth = sessions.layer::<Value>().dpop(Dpop::required(&origin)?);
     let app = Router::new()
         .route("/orders", get(orders))
         .layer(auth)
         .route("/token", post(token))
+        .route("/refresh", post(refresh))
         .with_state(Server {
-            issuer,
+            sessions,
             origin: origin.clone(),
         });
     eprintln!("listening on {origin}");
@@ -200,12 +264,36 @@ async fn client() -> Result<(), Box<dyn std::error::Error>> {
         bearer.status(),
         bearer.headers().get("www-authenticate")
     );
-    let thief = ClientKey::new()?.proof("GET", &orders, Some(&token))?;
+    let thief_key = ClientKey::new()?;
+    let thief = thief_key.proof("GET", &orders, Some(&token))?;
     let stolen = with_proof(&thief, "DPoP").await?;
     println!(
         "another key's proof: {} {:?}",
         stolen.status(),
         stolen.headers().get("www-authenticate")
+    );
+
+    let refresh_uri = format!("{origin}/refresh");
+    let refresh_token = answer["refresh_token"].as_str().ok_or("no refresh_token")?;
+    let refresh = |key: &ClientKey| -> Result<_, Box<dyn std::error::Error>> {
+        Ok(http
+            .post(&refresh_uri)
+            .header("dpop", key.proof("POST", &refresh_uri, None)?)
+            .json(&json!({"refresh_token": refresh_token}))
+            .send())
+    };
+    let stolen = refresh(&thief_key)?.await?;
+    println!(
+        "refresh with another key's proof: {} {}",
+        stolen.status(),
+        stolen.text().await?
+    );
+    let renewed = refresh(&key)?.await?;
+    let status = renewed.status();
+    let renewed: Value = renewed.json().await?;
+    println!(
+        "refresh with the client's proof: {status}, token_type {}",
+        renewed["token_type"]
     );
     Ok(())
 }

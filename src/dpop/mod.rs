@@ -22,7 +22,6 @@ mod proof;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -36,7 +35,7 @@ use crate::verify::Confirmation;
 pub use proof::{Proof, ProofRequest, ProofRules, proof_header};
 
 /// How a [`JwtLayer`](crate::JwtLayer) takes DPoP: allowed beside bearer tokens or required,
-/// the proof rules, the origin clients address (the `htu` of their proofs: behind a proxy, the
+/// the proof rules, the base URL clients address (the `htu` of their proofs: behind a proxy, the
 /// external one), and where proofs are remembered to be accepted once (in memory by default;
 /// a `RedisStore` shares them between instances).
 ///
@@ -52,15 +51,15 @@ pub use proof::{Proof, ProofRequest, ProofRules, proof_header};
 pub struct Dpop {
     required: bool,
     rules: ProofRules,
-    origin: Box<str>,
+    base: Box<str>,
     replay: Arc<dyn RevocationStore>,
 }
 
 /// A base URL that is not `http(s)://host[:port][/path]` (no query, fragment or userinfo).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvalidOrigin(pub String);
+pub struct InvalidBaseUrl(pub String);
 
-impl fmt::Display for InvalidOrigin {
+impl fmt::Display for InvalidBaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -70,7 +69,7 @@ impl fmt::Display for InvalidOrigin {
     }
 }
 
-impl std::error::Error for InvalidOrigin {}
+impl std::error::Error for InvalidBaseUrl {}
 
 impl Dpop {
     /// DPoP-bound tokens with their proofs, and unbound bearer tokens, for requests addressed
@@ -82,14 +81,14 @@ impl Dpop {
     /// let dpop = tower_jwt_auth::dpop::Dpop::allowed("https://api.example.com")?;
     /// let nested = tower_jwt_auth::dpop::Dpop::allowed("https://api.example.com/api")?;
     /// assert!(tower_jwt_auth::dpop::Dpop::allowed("https://api.example.com/?x=1").is_err());
-    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidBaseUrl>(())
     /// ```
     ///
     /// # Errors
-    /// [`InvalidOrigin`] for anything but `http(s)://host[:port][/path]` (no query, fragment or
+    /// [`InvalidBaseUrl`] for anything but `http(s)://host[:port][/path]` (no query, fragment or
     /// userinfo).
-    pub fn allowed(base: &str) -> Result<Self, InvalidOrigin> {
-        let invalid = || InvalidOrigin(base.to_owned());
+    pub fn allowed(base: &str) -> Result<Self, InvalidBaseUrl> {
+        let invalid = || InvalidBaseUrl(base.to_owned());
         let trimmed = base.strip_suffix('/').unwrap_or(base);
         let uri: Uri = trimmed.parse().map_err(|_| invalid())?;
         let plain = matches!(uri.scheme_str(), Some("https" | "http"))
@@ -102,7 +101,7 @@ impl Dpop {
         Ok(Self {
             required: false,
             rules: ProofRules::new(),
-            origin: trimmed.into(),
+            base: trimmed.into(),
             replay: Arc::new(MemoryStore::new()),
         })
     }
@@ -112,12 +111,12 @@ impl Dpop {
     ///
     /// ```
     /// let dpop = tower_jwt_auth::dpop::Dpop::required("https://api.example.com")?;
-    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidBaseUrl>(())
     /// ```
     ///
     /// # Errors
     /// As [`allowed`](Self::allowed).
-    pub fn required(base: &str) -> Result<Self, InvalidOrigin> {
+    pub fn required(base: &str) -> Result<Self, InvalidBaseUrl> {
         Ok(Self {
             required: true,
             ..Self::allowed(base)?
@@ -131,7 +130,7 @@ impl Dpop {
     ///
     /// let dpop = Dpop::allowed("https://api.example.com")?
     ///     .proof_rules(ProofRules::new().algorithms([Algorithm::ES256]));
-    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidBaseUrl>(())
     /// ```
     pub fn proof_rules(mut self, rules: ProofRules) -> Self {
         self.rules = rules;
@@ -146,7 +145,7 @@ impl Dpop {
     /// use tower_jwt_auth::{dpop::Dpop, revocation::MemoryStore};
     ///
     /// let dpop = Dpop::allowed("https://api.example.com")?.replay_store(MemoryStore::new());
-    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidBaseUrl>(())
     /// ```
     pub fn replay_store(mut self, store: impl RevocationStore) -> Self {
         self.replay = Arc::new(store);
@@ -174,7 +173,7 @@ impl Dpop {
             };
         }
         let proof = proof_header(headers).map_err(AuthError::InvalidDpopProof)?;
-        let uri = format!("{}{path}", self.origin);
+        let uri = format!("{}{path}", self.base);
         let request = ProofRequest {
             method,
             uri: &uri,
@@ -188,19 +187,8 @@ impl Dpop {
         proof
             .check_binding(&bound_to)
             .map_err(|_| AuthError::DpopBinding)?;
-        // Kept for as long as any clock involved could still take the proof: the layer's
-        // window admits it for at most two windows from now, the memory store sweeps by the
-        // system's clock, and a shared store's own clock may run a window ahead.
-        let system_now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let until = system_now
-            .max(now)
-            .saturating_add(self.rules.window_secs().saturating_mul(3));
-        Ok(Some(Replay {
-            key: format!("dpop:{bound_to}:{}", proof.jti()),
-            until,
-        }))
+        let (key, until) = proof.replay_entry(now);
+        Ok(Some(Replay { key, until }))
     }
 
     /// Accepts a proof once, across every instance sharing the store.
@@ -234,7 +222,7 @@ impl fmt::Debug for Dpop {
         f.debug_struct("Dpop")
             .field("required", &self.required)
             .field("rules", &self.rules)
-            .field("origin", &self.origin)
+            .field("base", &self.base)
             .finish_non_exhaustive()
     }
 }

@@ -1,7 +1,7 @@
 //! The check of one DPoP proof JWT against the request it came with and the access token it
 //! accompanies (RFC 9449 §4.3), all but the replay and nonce checks, which need state.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -48,6 +48,8 @@ pub struct Proof {
     jkt: String,
     jti: String,
     iat: u64,
+    /// The `iat` window it was checked with, in seconds: how long it must be remembered.
+    window: u64,
 }
 
 impl Default for ProofRules {
@@ -96,11 +98,6 @@ impl ProofRules {
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
         self
-    }
-
-    /// The `iat` window, in seconds.
-    pub(crate) fn window_secs(&self) -> u64 {
-        self.window.as_secs()
     }
 
     /// The allowed algorithms as a challenge's `algs` value (RFC 9449 §7.1), space-separated.
@@ -180,6 +177,7 @@ impl ProofRules {
             jkt,
             jti,
             iat: iat as u64,
+            window: self.window.as_secs(),
         })
     }
 
@@ -211,6 +209,21 @@ impl Proof {
     /// The proof's `iat`, in seconds since the epoch.
     pub fn iat(&self) -> u64 {
         self.iat
+    }
+
+    /// Where a replay store remembers this proof (its key and `jti`), and until when (seconds
+    /// since the epoch) for `now` by the checking clock: for as long as any clock involved could
+    /// still take the proof. The window admits it for at most two windows from `now`, the
+    /// memory store sweeps by the system's clock, and a shared store's own clock may run a
+    /// window ahead.
+    pub(crate) fn replay_entry(&self, now: u64) -> (String, u64) {
+        let system_now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let until = system_now
+            .max(now)
+            .saturating_add(self.window.saturating_mul(3));
+        (format!("dpop:{}:{}", self.jkt, self.jti), until)
     }
 
     /// Whether the proof's key is the one the access token is bound to (RFC 9449 §6.1).

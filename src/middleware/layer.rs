@@ -252,7 +252,7 @@ impl<C> JwtLayer<C> {
     ///
     /// let layer = tower_jwt_auth::JwtLayer::<serde_json::Value>::new(key)
     ///     .dpop(Dpop::allowed("https://api.example.com")?);
-    /// # Ok::<(), tower_jwt_auth::dpop::InvalidOrigin>(())
+    /// # Ok::<(), tower_jwt_auth::dpop::InvalidBaseUrl>(())
     /// ```
     pub fn dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
         let config = self.config();

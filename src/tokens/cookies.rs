@@ -291,7 +291,7 @@ impl JwtSessions {
             .and_then(|v| v.to_str().ok());
         let csrf = AuthCookies::csrf_value()?;
         let pair = self
-            .rotate(token, Csrf::Required(header), Some(&csrf))
+            .rotate(token, Csrf::Required(header), Some(&csrf), None)
             .await?;
         let set = cookies.set(&pair, &csrf);
         Ok((pair, set))

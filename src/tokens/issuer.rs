@@ -211,13 +211,7 @@ impl TokenIssuer {
             return Err(IssueError::InvalidThumbprint);
         }
         let mut map = claims_object(claims)?;
-        let cnf = map
-            .entry("cnf")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !cnf.is_object() {
-            *cnf = Value::Object(Map::new());
-        }
-        cnf["jkt"] = Value::String(jkt.to_owned());
+        bind(&mut map, jkt);
         self.issue(&map)
     }
 
@@ -283,6 +277,12 @@ impl TokenIssuer {
             expires_at: exp,
         })
     }
+}
+
+/// Binds claims to a DPoP key: `cnf.jkt` (RFC 9449 §6.1), replacing any other confirmation.
+pub(super) fn bind(claims: &mut Map<String, Value>, jkt: &str) {
+    let jkt = Map::from_iter([("jkt".to_owned(), Value::String(jkt.to_owned()))]);
+    claims.insert("cnf".into(), Value::Object(jkt));
 }
 
 /// The claims as a JSON object, the only shape a JWT payload may have.

@@ -1,7 +1,8 @@
 //! Minting and the login lifecycle, apart from verification: [`TokenIssuer`] signs tokens,
-//! [`JwtSessions`] issues access/refresh pairs, rotates refresh tokens (detecting reuse) and logs
-//! out, and [`AuthCookies`] carries a pair to a browser as HTTP-only cookies with a CSRF value.
+//! [`JwtSessions`] issues access/refresh pairs (bearer or DPoP-bound), rotates refresh tokens
+//! (detecting reuse) and logs out, and [`AuthCookies`] carries a pair to a browser as HTTP-only cookies with a CSRF value.
 
+mod bound;
 mod cookies;
 mod errors;
 mod issuer;

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
+use super::bound::check_binding;
 use super::errors::SessionError;
 use super::sessions::{JwtSessions, TokenPair};
 use crate::claims::{CSRF_CLAIM, MINTED};
+use crate::dpop::Proof;
 use crate::error::AuthError;
 use crate::revocation::Revocation;
 use crate::token_source::bearer;
@@ -38,22 +40,27 @@ impl JwtSessions {
     /// these sessions (a reused one revokes its family first), [`SessionError::Unavailable`] (503)
     /// when the store cannot answer.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
-        self.rotate(refresh_token, Csrf::Off, None).await
+        self.rotate(refresh_token, Csrf::Off, None, None).await
     }
 
-    /// Verifies a refresh token (and its CSRF value when asked), spends it, and mints the next
-    /// pair of its family, with a new CSRF value when one is given.
+    /// Verifies a refresh token (and its CSRF value when asked; its DPoP binding, to `proof`'s
+    /// key when it is bound), spends it (and the proof), and mints the next pair of its family,
+    /// with a new CSRF value when one is given.
     pub(super) async fn rotate(
         &self,
         refresh_token: &str,
         csrf: Csrf<&str>,
         new_csrf: Option<&str>,
+        proof: Option<&Proof>,
     ) -> Result<TokenPair, SessionError> {
         let mut claims: Map<String, Value> = self
             .refresh_rules
             .verify_now(refresh_token, csrf)
             .map(Arc::unwrap_or_clone)
             .map_err(SessionError::Invalid)?;
+        // Before anything is spent: whoever presents a bound token without its key's proof is
+        // not its holder.
+        check_binding(&claims, proof)?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
         let jti = text("jti")
             .ok_or_else(|| SessionError::Invalid(AuthError::MissingClaim("jti".into())))?;
@@ -65,6 +72,9 @@ impl JwtSessions {
             .map_err(SessionError::Unavailable)?
         {
             return Err(SessionError::Invalid(AuthError::Revoked));
+        }
+        if let Some(proof) = proof {
+            self.first_use(proof, now).await?;
         }
         // A refresh token minted elsewhere may lack `sid`: its `jti` then names the family that
         // this refresh starts, so a second use of it still revokes what the first one made.
@@ -88,8 +98,8 @@ impl JwtSessions {
                 .map_err(SessionError::Unavailable)?;
             return Err(SessionError::Reused);
         }
-        // What the issuers mint anew (times, ids, `iss`, `aud`, the type claim) goes; `sub` and
-        // the app's claims carry over.
+        // What the issuers mint anew (times, ids, `iss`, `aud`, the type claim) goes; `sub`,
+        // the app's claims and the DPoP binding (`cnf`) carry over.
         let type_claim = self
             .refresh_rules
             .token_type

@@ -100,6 +100,9 @@ impl JwtSessions {
         let refresh_type = TokenType::claim("type", "refresh");
         let mut refresh_rules = Rules::new(Keys::One(verifying.clone().into()));
         refresh_rules.token_type = Some(refresh_type.clone());
+        // DPoP-bound refresh tokens get through verification; `rotate` then holds them to the
+        // proof's key (and refuses them without one).
+        refresh_rules.dpop = true;
         Self {
             access: TokenIssuer::new(signing.clone()).token_type(access_type.clone()),
             refresh: TokenIssuer::new(signing)

@@ -70,6 +70,12 @@ impl Client {
         });
         self.sign(&self.header(), &claims)
     }
+
+    /// A proof for a request that carries no access token (a login or a refresh): no `ath`.
+    pub fn proof_without_token(&self, method: &str, uri: &str, iat: u64, jti: &str) -> String {
+        let claims = json!({"jti": jti, "htm": method, "htu": uri, "iat": iat});
+        self.sign(&self.header(), &claims)
+    }
 }
 
 /// `ath`: base64url(SHA-256(token)).

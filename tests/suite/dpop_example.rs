@@ -42,4 +42,12 @@ fn the_dpop_example_client_gets_in_once_and_is_refused_otherwise() {
             .contains(r#"401 Unauthorized Some("DPoP error=\"invalid_token\""#)
     );
     assert!(line("another key's proof:").contains("401"));
+    assert_eq!(
+        line("refresh with another key's proof:"),
+        "refresh with another key's proof: 400 Bad Request {\"error\":\"invalid_grant\"}"
+    );
+    assert_eq!(
+        line("refresh with the client's proof:"),
+        "refresh with the client's proof: 200 OK, token_type \"DPoP\""
+    );
 }

@@ -20,6 +20,7 @@ mod cookies;
 mod dpop_example;
 mod dpop_layer;
 mod dpop_proofs;
+mod dpop_sessions;
 mod extractor;
 mod grpc;
 mod grpc_status;
