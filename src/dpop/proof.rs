@@ -342,7 +342,7 @@ fn sha256_b64(bytes: &[u8]) -> String {
 
 /// Whether `htu` names the same target as `uri` (RFC 9449 §4.3 check 9): scheme and host
 /// compared case-insensitively, default ports dropped, paths compared after RFC 3986 §6.2.2
-/// percent-encoding normalization; queries and fragments ignored.
+/// normalization (percent-encodings, then dot segments); queries and fragments ignored.
 fn same_target(htu: &str, uri: &str) -> bool {
     match (target(htu), target(uri)) {
         (Some(a), Some(b)) => a == b,
@@ -371,9 +371,36 @@ fn target(uri: &str) -> Option<(String, String, u16, String)> {
     let host = authority.host().to_ascii_lowercase();
     let path = match uri.path() {
         "" => "/".to_owned(),
-        path => normalize_percent(path),
+        path => remove_dot_segments(normalize_percent(path)),
     };
     Some((scheme, host, port, path))
+}
+
+/// An absolute path without its `.` and `..` segments (RFC 3986 §5.2.4, §6.2.2.3): `..` takes
+/// off the segment before it, none above the root; a trailing one leaves the path ending in `/`.
+fn remove_dot_segments(path: String) -> String {
+    if !path.contains("/.") {
+        return path;
+    }
+    let mut segments = path.split('/').skip(1).peekable();
+    let mut out: Vec<&str> = Vec::new();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        match segment {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            segment => {
+                out.push(segment);
+                continue;
+            }
+        }
+        if last {
+            out.push("");
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 /// Percent-encodings of unreserved characters decoded, the others' hex digits upper-cased

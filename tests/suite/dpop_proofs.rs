@@ -93,6 +93,10 @@ fn each_claim_that_does_not_match_the_request_is_refused() {
         "https://api.example.com:/orders",
         "https://attacker@api.example.com/orders",
         "https://user:pw@api.example.com/orders",
+        "https://api.example.com/orders/..",
+        "https://api.example.com/a/../order",
+        "https://api.example.com/../other/orders",
+        "https://api.example.com/orders/.",
     ] {
         assert_eq!(
             with("htu", json!(htu)).unwrap_err(),
@@ -100,13 +104,20 @@ fn each_claim_that_does_not_match_the_request_is_refused() {
             "{htu}"
         );
     }
-    // The same target: query and fragment ignored, case and default port normalized.
+    // The same target: query and fragment ignored, case, default port, percent-encodings and
+    // dot segments normalized (RFC 3986 §6.2.2).
     for htu in [
         "https://api.example.com/orders?page=2",
         "https://api.example.com/orders#top",
         "HTTPS://API.Example.COM/orders",
         "https://api.example.com:443/orders",
         "https://api.example.com/%6Frders",
+        "https://api.example.com/./orders",
+        "https://api.example.com/a/../orders",
+        "https://api.example.com/a/b/../../orders",
+        "https://api.example.com/../orders",
+        "https://api.example.com/a/%2E%2E/orders",
+        "https://api.example.com/v1/./../orders",
     ] {
         assert!(with("htu", json!(htu)).is_ok(), "{htu}");
     }
