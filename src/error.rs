@@ -132,6 +132,7 @@ impl AuthError {
             | Self::KeysUnavailable
             | Self::DpopRequired
             | Self::DpopReplayUnavailable => None,
+            Self::InvalidDpopProof(DpopError::UseNonce) => Some("use_dpop_nonce"),
             Self::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
             Self::InvalidRequest | Self::CsrfMissing | Self::CsrfMismatch => {
                 Some("invalid_request")
@@ -176,6 +177,7 @@ impl AuthError {
             Self::InsufficientScope { .. } => "insufficient_scope",
             Self::CsrfMissing => "csrf_missing",
             Self::CsrfMismatch => "csrf_mismatch",
+            Self::InvalidDpopProof(DpopError::UseNonce) => "use_dpop_nonce",
             Self::InvalidDpopProof(_) => "invalid_dpop_proof",
             Self::DpopBinding => "dpop_binding",
             Self::DpopRequired => "dpop_required",
@@ -210,6 +212,7 @@ impl AuthError {
             Self::InsufficientScope { .. } => "insufficient scope",
             Self::CsrfMissing => "CSRF token missing",
             Self::CsrfMismatch => "CSRF token does not match",
+            Self::InvalidDpopProof(DpopError::UseNonce) => "DPoP proof needs the server's nonce",
             Self::InvalidDpopProof(_) => "invalid DPoP proof",
             Self::DpopBinding => "token binding not satisfied",
             Self::DpopRequired => "DPoP required",
@@ -511,6 +514,9 @@ pub enum DpopError {
     KeyMismatch,
     /// The proof's `jti` was seen before within its window: a replayed proof (RFC 9449 §11.1).
     Replayed,
+    /// The layer requires server nonces and the proof has none, or not a current one: 401
+    /// `use_dpop_nonce` with a fresh nonce in the `DPoP-Nonce` header (RFC 9449 §9).
+    UseNonce,
 }
 
 impl fmt::Display for DpopError {
@@ -531,6 +537,7 @@ impl fmt::Display for DpopError {
             Self::AccessTokenHashMismatch => "DPoP proof ath does not match the access token",
             Self::KeyMismatch => "DPoP proof key is not the token's key",
             Self::Replayed => "DPoP proof replayed",
+            Self::UseNonce => "DPoP proof without a current server nonce",
         };
         f.write_str(text)
     }

@@ -18,6 +18,7 @@
 //! assert_eq!(rules.verify("not a proof", &request, 1_800_000_000), Err(DpopError::Malformed));
 //! ```
 
+mod nonce;
 mod proof;
 
 use std::fmt;
@@ -32,6 +33,7 @@ use crate::error::AuthError;
 pub use crate::error::DpopError;
 use crate::revocation::{MemoryStore, RevocationStore};
 use crate::verify::Confirmation;
+pub use nonce::Nonces;
 pub use proof::{Proof, ProofRequest, ProofRules, proof_header};
 
 /// How a [`JwtLayer`](crate::JwtLayer) takes DPoP: allowed beside bearer tokens or required,
@@ -53,6 +55,7 @@ pub struct Dpop {
     rules: ProofRules,
     base: Box<str>,
     replay: Arc<dyn RevocationStore>,
+    nonces: Option<Nonces>,
 }
 
 /// A base URL that is not `http(s)://host[:port][/path]` (no query, fragment or userinfo).
@@ -103,6 +106,7 @@ impl Dpop {
             rules: ProofRules::new(),
             base: trimmed.into(),
             replay: Arc::new(MemoryStore::new()),
+            nonces: None,
         })
     }
 
@@ -152,6 +156,33 @@ impl Dpop {
         self
     }
 
+    /// Server nonces (RFC 9449 §9): a proof must carry, as its `nonce` claim, one these
+    /// nonces gave out lately; one without is refused 401 `use_dpop_nonce` with the current
+    /// nonce in a `DPoP-Nonce` header, for the client to retry with. Instances that share the
+    /// secret share the nonces.
+    ///
+    /// ```
+    /// use tower_jwt_auth::dpop::{Dpop, Nonces};
+    ///
+    /// let dpop = Dpop::allowed("https://api.example.com")?
+    ///     .nonces(Nonces::new(b"a secret of at least 32 bytes, shared!")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn nonces(mut self, nonces: Nonces) -> Self {
+        self.nonces = Some(nonces);
+        self
+    }
+
+    /// The `DPoP-Nonce` header of a refusal, when it is for the want of a current nonce.
+    pub(crate) fn nonce_header(&self, error: &AuthError, now: u64) -> Option<HeaderValue> {
+        match (error, &self.nonces) {
+            (AuthError::InvalidDpopProof(DpopError::UseNonce), Some(nonces)) => {
+                HeaderValue::try_from(nonces.current(now)).ok()
+            }
+            _ => None,
+        }
+    }
+
     /// The checks of a request whose token verified: the binding now, and what remains to be
     /// awaited (the replay check of its proof).
     pub(crate) fn check(
@@ -183,6 +214,11 @@ impl Dpop {
             .rules
             .verify(proof, &request, now)
             .map_err(AuthError::InvalidDpopProof)?;
+        if let Some(nonces) = &self.nonces
+            && !proof.nonce().is_some_and(|nonce| nonces.check(nonce, now))
+        {
+            return Err(AuthError::InvalidDpopProof(DpopError::UseNonce));
+        }
         let bound_to = bound_to.ok_or(AuthError::DpopBinding)?;
         proof
             .check_binding(&bound_to)
@@ -223,6 +259,7 @@ impl fmt::Debug for Dpop {
             .field("required", &self.required)
             .field("rules", &self.rules)
             .field("base", &self.base)
+            .field("nonces", &self.nonces)
             .finish_non_exhaustive()
     }
 }

@@ -48,6 +48,7 @@ pub struct Proof {
     jkt: String,
     jti: String,
     iat: u64,
+    nonce: Option<String>,
     /// The `iat` window it was checked with, in seconds: how long it must be remembered.
     window: u64,
 }
@@ -177,6 +178,7 @@ impl ProofRules {
             jkt,
             jti,
             iat: iat as u64,
+            nonce: claims.nonce,
             window: self.window.as_secs(),
         })
     }
@@ -209,6 +211,11 @@ impl Proof {
     /// The proof's `iat`, in seconds since the epoch.
     pub fn iat(&self) -> u64 {
         self.iat
+    }
+
+    /// The proof's `nonce` claim, the server nonce it was made with (RFC 9449 §9), if any.
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
     }
 
     /// Where a replay store remembers this proof (its key and `jti`), and until when (seconds
@@ -281,6 +288,7 @@ struct Claims {
     htu: Option<String>,
     iat: Option<f64>,
     ath: Option<String>,
+    nonce: Option<String>,
 }
 
 /// A base64url part as JSON of type `T`.

@@ -15,6 +15,9 @@ use crate::observe;
 use crate::token_source::{Found, TokenSource};
 use crate::verify::{Csrf, Rules};
 
+/// The header that carries a server's DPoP nonce to the client (RFC 9449 §8.1, §9).
+const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+
 /// The header that must echo the CSRF value of a cookie-carried token on unsafe requests,
 /// unless a layer names another ([`JwtLayer::csrf_header`](super::JwtLayer::csrf_header)).
 ///
@@ -65,16 +68,23 @@ impl Config {
     pub(crate) fn reject(&self, error: &AuthError, headers: &HeaderMap) -> Response<Bytes> {
         tracing::debug!(target: "tower_jwt_auth", error = %error, "request refused");
         observe::refused(error.reason());
-        if is_grpc(headers) {
-            return error.to_grpc_response();
-        }
-        let mut response = self.respond(error);
+        let grpc = is_grpc(headers);
+        let mut response = if grpc {
+            error.to_grpc_response()
+        } else {
+            self.respond(error)
+        };
         if let Some(dpop) = &self.dpop {
-            let scheme = headers
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.as_bytes().split(|&b| b == b' ').next())
-                .is_some_and(|s| s.eq_ignore_ascii_case(b"dpop"));
-            self.dpop_challenges(dpop, error, scheme, response.headers_mut());
+            if !grpc {
+                let scheme = headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.as_bytes().split(|&b| b == b' ').next())
+                    .is_some_and(|s| s.eq_ignore_ascii_case(b"dpop"));
+                self.dpop_challenges(dpop, error, scheme, response.headers_mut());
+            }
+            if let Some(nonce) = dpop.nonce_header(error, self.rules.clock.now()) {
+                response.headers_mut().insert(DPOP_NONCE, nonce);
+            }
         }
         response
     }

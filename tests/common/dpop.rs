@@ -61,13 +61,24 @@ impl Client {
 
     /// A proof for `method uri` with `token`, issued at `iat`, with this `jti`.
     pub fn proof_for(&self, method: &str, uri: &str, token: &str, iat: u64, jti: &str) -> String {
-        let claims = json!({
-            "jti": jti,
-            "htm": method,
-            "htu": uri,
-            "iat": iat,
-            "ath": ath(token),
-        });
+        self.sign(
+            &self.header(),
+            &request_claims(method, uri, token, iat, jti),
+        )
+    }
+
+    /// A proof for `method uri` with `token` and the server's `nonce` (RFC 9449 §9).
+    pub fn proof_with_nonce(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        jti: &str,
+        iat: u64,
+        nonce: &str,
+    ) -> String {
+        let mut claims = request_claims(method, uri, token, iat, jti);
+        claims["nonce"] = json!(nonce);
         self.sign(&self.header(), &claims)
     }
 
@@ -76,6 +87,11 @@ impl Client {
         let claims = json!({"jti": jti, "htm": method, "htu": uri, "iat": iat});
         self.sign(&self.header(), &claims)
     }
+}
+
+/// The claims of a proof for `method uri` with `token`.
+fn request_claims(method: &str, uri: &str, token: &str, iat: u64, jti: &str) -> Value {
+    json!({"jti": jti, "htm": method, "htu": uri, "iat": iat, "ath": ath(token)})
 }
 
 /// `ath`: base64url(SHA-256(token)).

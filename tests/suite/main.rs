@@ -19,6 +19,7 @@ mod browser_login;
 mod cookies;
 mod dpop_example;
 mod dpop_layer;
+mod dpop_nonces;
 mod dpop_proofs;
 mod dpop_sessions;
 mod extractor;

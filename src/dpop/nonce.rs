@@ -1,0 +1,126 @@
+//! Server-provided nonces for DPoP proofs (RFC 9449 §9), made without state: a nonce names a
+//! time window and carries an HMAC of it, so every instance that shares the secret makes and
+//! accepts the same nonces, and a client cannot make one.
+
+use std::fmt;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::keys::{KeyError, SigningKey, VerifyingKey};
+
+/// The longest nonce [`Nonces::check`] reads; longer ones are refused unread.
+const MAX_NONCE_LEN: usize = 128;
+
+/// Server nonces for DPoP proofs: with [`Dpop::nonces`](super::Dpop::nonces), a layer takes
+/// only proofs whose `nonce` claim is one it gave out lately, and answers the others 401
+/// `use_dpop_nonce` with a fresh nonce in the `DPoP-Nonce` header (RFC 9449 §9). A nonce stays
+/// good for between one and two lifetimes; instances sharing the secret share the nonces.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_jwt_auth::dpop::Nonces;
+///
+/// let nonces = Nonces::new(b"a secret of at least 32 bytes, shared!")?.lifetime(Duration::from_secs(60));
+/// let nonce = nonces.current(1_800_000_000);
+/// assert!(nonces.check(&nonce, 1_800_000_000 + 60));
+/// assert!(!nonces.check(&nonce, 1_800_000_000 + 120));
+/// assert!(!nonces.check("1.forged", 1_800_000_000));
+/// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct Nonces {
+    signing: SigningKey,
+    verifying: VerifyingKey,
+    lifetime: u64,
+}
+
+impl Nonces {
+    /// Nonces authenticated with `secret` (HMAC-SHA256, at least 32 bytes), each for 5 minutes.
+    ///
+    /// ```
+    /// let nonces = tower_jwt_auth::dpop::Nonces::new(b"a secret of at least 32 bytes, shared!")?;
+    /// assert!(tower_jwt_auth::dpop::Nonces::new(b"short").is_err());
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`KeyError`] for a secret shorter than 32 bytes.
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        let secret = secret.as_ref();
+        Ok(Self {
+            signing: SigningKey::hmac(secret, Algorithm::HS256)?,
+            verifying: VerifyingKey::hmac(secret, Algorithm::HS256)?,
+            lifetime: 300,
+        })
+    }
+
+    /// How long a nonce is given out (default 5 minutes, at least 1 second): one is accepted
+    /// for the rest of its lifetime and the whole next one, so a client that just got a nonce
+    /// is never told at once to fetch another.
+    ///
+    /// ```
+    /// let nonces = tower_jwt_auth::dpop::Nonces::new(b"a secret of at least 32 bytes, shared!")?
+    ///     .lifetime(std::time::Duration::from_secs(60));
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+    /// ```
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime.as_secs().max(1);
+        self
+    }
+
+    /// The nonce to give out at `now` (seconds since the epoch).
+    pub fn current(&self, now: u64) -> String {
+        let window = now / self.lifetime;
+        format!("{window}.{}", self.mac(window))
+    }
+
+    /// Whether `nonce` was given out by these nonces (this secret) at `now` or in the
+    /// lifetime before.
+    pub fn check(&self, nonce: &str, now: u64) -> bool {
+        if nonce.len() > MAX_NONCE_LEN {
+            return false;
+        }
+        let Some((window, mac)) = nonce.split_once('.') else {
+            return false;
+        };
+        // The number as `current` writes it: `+5` or `05` would be second spellings of `5`.
+        let Some(window) = window
+            .parse::<u64>()
+            .ok()
+            .filter(|w| w.to_string() == window)
+        else {
+            return false;
+        };
+        let current = now / self.lifetime;
+        (window == current || window.checked_add(1) == Some(current))
+            && self
+                .verifying
+                .check_signature(message(window).as_bytes(), mac)
+                .is_ok()
+    }
+
+    fn mac(&self, window: u64) -> String {
+        // HMAC over a short message with a key that was accepted: it cannot fail.
+        jsonwebtoken::crypto::sign(
+            message(window).as_bytes(),
+            &self.signing.key,
+            Algorithm::HS256,
+        )
+        .unwrap_or_default()
+    }
+}
+
+/// What a nonce's HMAC covers: its window, under a label of its own, so no other HMAC made
+/// with a shared secret (a token's signature) can pass for a nonce.
+fn message(window: u64) -> String {
+    format!("tower-jwt-auth DPoP nonce {window}")
+}
+
+impl fmt::Debug for Nonces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Nonces")
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,204 @@
+//! Server nonces for DPoP proofs (`Dpop::nonces`, RFC 9449 §9), with proofs from the
+//! independent client in `tests/common/dpop.rs`: a proof without a nonce, or with one that is
+//! stale, forged, from another secret or from the future, is refused 401 `use_dpop_nonce` with a
+//! fresh nonce in `DPoP-Nonce`; the client retries with it and passes; instances that share the
+//! secret share the nonces; bearer tokens need none; gRPC calls get the nonce too.
+#![cfg(all(feature = "axum", feature = "test-util"))]
+
+use crate::common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use common::dpop::Client;
+use common::{Reply, send};
+use serde_json::{Value, json};
+use tower_jwt_auth::clock::ManualClock;
+use tower_jwt_auth::dpop::{Dpop, Nonces};
+use tower_jwt_auth::test_util::TestKey;
+use tower_jwt_auth::{Auth, JwtLayer};
+
+const NOW: u64 = 1_800_000_000;
+const ORIGIN: &str = "https://api.example.com";
+const SECRET: &[u8] = b"the DPoP nonce secret of the tests, 32+ bytes";
+const USE_NONCE: &str = r#"DPoP error="use_dpop_nonce", error_description="DPoP proof needs the server's nonce", algs="ES256 ES384 EdDSA RS256 PS256""#;
+
+struct Api {
+    app: Router,
+    clock: ManualClock,
+    token: String,
+    client: Client,
+}
+
+/// An API whose layer requires nonces from `secret`, each given out for 60 seconds, and an
+/// access token bound to the client's key.
+fn api(key: &TestKey, secret: &[u8]) -> Api {
+    let clock = ManualClock::new(NOW);
+    let nonces = Nonces::new(secret)
+        .unwrap()
+        .lifetime(Duration::from_secs(60));
+    let layer = JwtLayer::<Value>::new(key.verifying_key())
+        .clock(clock.clone())
+        .dpop(Dpop::allowed(ORIGIN).unwrap().nonces(nonces));
+    let client = Client::new(7);
+    let token = key
+        .issuer_for(&layer)
+        .issue_bound(&json!({"sub": "ada"}), &client.thumbprint())
+        .unwrap()
+        .token;
+    let app = Router::new()
+        .route(
+            "/orders",
+            get(|Auth(c): Auth<Value>| async move { Json(c) }),
+        )
+        .layer(layer);
+    Api {
+        app,
+        clock,
+        token,
+        client,
+    }
+}
+
+impl Api {
+    /// `GET /orders` with the token and a proof made at the clock's now with `nonce`.
+    async fn call(&self, jti: &str, nonce: Option<&str>) -> Reply {
+        let uri = format!("{ORIGIN}/orders");
+        let now = self.clock.now();
+        let proof = match nonce {
+            Some(nonce) => self
+                .client
+                .proof_with_nonce("GET", &uri, &self.token, jti, now, nonce),
+            None => self.client.proof_for("GET", &uri, &self.token, now, jti),
+        };
+        let request = Request::get("/orders")
+            .header("authorization", format!("DPoP {}", self.token))
+            .header("dpop", proof);
+        send(&self.app, request.body(Body::empty()).unwrap()).await
+    }
+}
+
+/// The nonce a refusal hands out, after checking it is a `use_dpop_nonce` one.
+fn use_nonce(reply: &Reply) -> String {
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{:?}", reply.body);
+    assert_eq!(reply.challenges(), [USE_NONCE]);
+    let nonce = reply.headers["dpop-nonce"].to_str().unwrap().to_owned();
+    // RFC 9449 §8.1: NQCHAR, no quote, backslash or space.
+    assert!(
+        nonce
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'),
+        "{nonce}"
+    );
+    nonce
+}
+
+#[tokio::test]
+async fn a_proof_without_a_nonce_gets_one_and_the_retry_with_it_passes() {
+    let api = api(&TestKey::hs256(), SECRET);
+    let nonce = use_nonce(&api.call("p-1", None).await);
+    let ok = api.call("p-2", Some(&nonce)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    assert_eq!(ok.body["sub"], "ada");
+    assert!(ok.headers.get("dpop-nonce").is_none());
+}
+
+#[tokio::test]
+async fn a_nonce_is_good_for_one_to_two_lifetimes_then_a_new_one_is_handed_out() {
+    let api = api(&TestKey::hs256(), SECRET);
+    let nonce = use_nonce(&api.call("p-1", None).await);
+    // NOW is a multiple of 60: the nonce was given out at the start of its window.
+    api.clock.advance(Duration::from_secs(119));
+    assert_eq!(api.call("p-2", Some(&nonce)).await.status, StatusCode::OK);
+    api.clock.advance(Duration::from_secs(1));
+    let fresh = use_nonce(&api.call("p-3", Some(&nonce)).await);
+    assert_ne!(fresh, nonce);
+    assert_eq!(api.call("p-4", Some(&fresh)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn forged_foreign_future_and_malformed_nonces_are_refused() {
+    let key = TestKey::hs256();
+    let api = api(&key, SECRET);
+    let nonce = use_nonce(&api.call("p-0", None).await);
+    let (window, mac) = nonce.split_once('.').unwrap();
+    let other_secret = Nonces::new(b"another secret of at least 32 bytes!!")
+        .unwrap()
+        .lifetime(Duration::from_secs(60))
+        .current(NOW);
+    let future = Nonces::new(SECRET)
+        .unwrap()
+        .lifetime(Duration::from_secs(60))
+        .current(NOW + 60);
+    let mut flipped = mac.to_owned().into_bytes();
+    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    let next_window = (window.parse::<u64>().unwrap() + 1).to_string();
+    let refused = [
+        other_secret,
+        future,
+        format!("{window}.{flipped}"),
+        format!("{next_window}.{mac}"),
+        format!("+{window}.{mac}"),
+        format!("0{window}.{mac}"),
+        format!("{window}.{mac}x"),
+        window.to_owned(),
+        format!("{window}."),
+        String::new(),
+        "x".repeat(200),
+    ];
+    for (i, bad) in refused.iter().enumerate() {
+        let reply = api.call(&format!("p-{}", i + 1), Some(bad)).await;
+        assert_eq!(use_nonce(&reply), nonce, "{bad}");
+    }
+    // The real one still passes.
+    assert_eq!(api.call("p-ok", Some(&nonce)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn instances_sharing_the_secret_share_the_nonces_and_others_do_not() {
+    let key = TestKey::hs256();
+    let (a, b) = (api(&key, SECRET), api(&key, SECRET));
+    let other = api(&key, b"a third instance's secret, 32+ bytes long");
+    let nonce = use_nonce(&a.call("p-1", None).await);
+    assert_eq!(b.call("p-2", Some(&nonce)).await.status, StatusCode::OK);
+    use_nonce(&other.call("p-3", Some(&nonce)).await);
+}
+
+#[tokio::test]
+async fn bearer_tokens_need_no_nonce_and_grpc_calls_get_it_in_their_metadata() {
+    let key = TestKey::hs256();
+    let api = api(&key, SECRET);
+    let layer = JwtLayer::<Value>::new(key.verifying_key()).clock(ManualClock::new(NOW));
+    let bearer = key
+        .issuer_for(&layer)
+        .issue(&json!({"sub": "bob"}))
+        .unwrap()
+        .token;
+    let request = Request::get("/orders").header("authorization", format!("Bearer {bearer}"));
+    let reply = send(&api.app, request.body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    let uri = format!("{ORIGIN}/orders");
+    let proof = api.client.proof_for("GET", &uri, &api.token, NOW, "g-1");
+    let request = Request::get("/orders")
+        .header("content-type", "application/grpc")
+        .header("authorization", format!("DPoP {}", api.token))
+        .header("dpop", proof);
+    let reply = send(&api.app, request.body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.headers["grpc-status"], "16");
+    assert_eq!(
+        reply.headers["grpc-message"],
+        "DPoP proof needs the server's nonce"
+    );
+    let nonce = reply.headers["dpop-nonce"].to_str().unwrap();
+    assert!(
+        Nonces::new(SECRET)
+            .unwrap()
+            .lifetime(Duration::from_secs(60))
+            .check(nonce, NOW)
+    );
+}
