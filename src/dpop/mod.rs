@@ -24,15 +24,11 @@ mod proof;
 use std::fmt;
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{HeaderMap, HeaderValue, Method, Uri};
-use serde::Deserialize;
+use http::{HeaderValue, Request, Uri};
 
 use crate::error::AuthError;
 pub use crate::error::DpopError;
 use crate::revocation::{MemoryStore, RevocationStore};
-use crate::verify::Confirmation;
 pub use nonce::Nonces;
 pub use proof::{Proof, ProofRequest, ProofRules, proof_header};
 
@@ -183,18 +179,17 @@ impl Dpop {
         }
     }
 
-    /// The checks of a request whose token verified: the binding now, and what remains to be
-    /// awaited (the replay check of its proof).
-    pub(crate) fn check(
+    /// The checks of a request whose token verified (bound to the key `bound_to`, its
+    /// `cnf.jkt`, if any): the binding now, and what remains to be awaited (the replay check of
+    /// its proof).
+    pub(crate) fn check<B>(
         &self,
         dpop_scheme: bool,
         token: &str,
-        method: &Method,
-        path: &str,
-        headers: &HeaderMap,
+        bound_to: Option<&str>,
+        request: &Request<B>,
         now: u64,
     ) -> Result<Option<Replay>, AuthError> {
-        let bound_to = bound_key(token)?;
         if !dpop_scheme {
             return match (bound_to, self.required) {
                 // A bound token without its proof is a stolen one's use (no downgrade).
@@ -203,10 +198,10 @@ impl Dpop {
                 (None, false) => Ok(None),
             };
         }
-        let proof = proof_header(headers).map_err(AuthError::InvalidDpopProof)?;
-        let uri = format!("{}{path}", self.base);
+        let proof = proof_header(request.headers()).map_err(AuthError::InvalidDpopProof)?;
+        let uri = format!("{}{}", self.base, request.uri().path());
         let request = ProofRequest {
-            method,
+            method: request.method(),
             uri: &uri,
             access_token: Some(token),
         };
@@ -221,7 +216,7 @@ impl Dpop {
         }
         let bound_to = bound_to.ok_or(AuthError::DpopBinding)?;
         proof
-            .check_binding(&bound_to)
+            .check_binding(bound_to)
             .map_err(|_| AuthError::DpopBinding)?;
         let (key, until) = proof.replay_entry(now);
         Ok(Some(Replay { key, until }))
@@ -268,37 +263,4 @@ impl fmt::Debug for Dpop {
 pub(crate) struct Replay {
     key: String,
     until: u64,
-}
-
-/// The key a verified token is bound to (`cnf.jkt`, RFC 9449 §6.1), if any, read as the
-/// verification's scan reads it; any other binding is refused.
-pub(crate) fn bound_key(token: &str) -> Result<Option<String>, AuthError> {
-    let payload = token.split('.').nth(1).ok_or(AuthError::Malformed)?;
-    let json = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| AuthError::Malformed)?;
-    /// `cnf` absent, or present (even as `null`, a binding this crate cannot check, as the
-    /// scan has it); the other claims are skipped, not built.
-    #[derive(Default)]
-    enum Cnf {
-        #[default]
-        Absent,
-        Present(Confirmation),
-    }
-    impl<'de> Deserialize<'de> for Cnf {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            Confirmation::deserialize(d).map(Cnf::Present)
-        }
-    }
-    #[derive(Deserialize)]
-    struct Payload {
-        #[serde(default)]
-        cnf: Cnf,
-    }
-    let payload: Payload = serde_json::from_slice(&json).map_err(|_| AuthError::InvalidClaims)?;
-    match payload.cnf {
-        Cnf::Absent => Ok(None),
-        Cnf::Present(Confirmation::Jkt(jkt)) => Ok(Some(jkt)),
-        Cnf::Present(Confirmation::Unsupported) => Err(AuthError::DpopBinding),
-    }
 }

@@ -306,12 +306,12 @@ impl<C> JwtLayer<C> {
     where
         C: DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        let claims = self.config.rules.verify(token, Csrf::Off).await?;
+        let accepted = self.config.rules.verify(token, Csrf::Off).await?;
         // A token bound to a DPoP key needs a proof, which there is none of here.
-        if self.config.dpop.is_some() && crate::dpop::bound_key(token)?.is_some() {
+        if accepted.bound_to.is_some() {
             return Err(AuthError::DpopBinding);
         }
-        Ok(Arc::unwrap_or_clone(claims))
+        Ok(Arc::unwrap_or_clone(accepted.claims))
     }
 }
 

@@ -111,19 +111,20 @@ where
                 match (verdict, dpop) {
                     // The token verified; its binding to the proof key is checked now and
                     // the proof's single use once the replay store answers.
-                    (Ok(claims), Some(dpop)) => {
+                    (Ok(accepted), Some(dpop)) => {
                         let now = self.config.rules.clock.now();
-                        let (method, path) = (req.method(), req.uri().path());
-                        let checked = found.token().and_then(|token| {
-                            dpop.check(found.dpop, token, method, path, req.headers(), now)
-                        });
+                        let bound_to = accepted.bound_to.as_deref();
+                        let checked = found
+                            .token()
+                            .and_then(|token| dpop.check(found.dpop, token, bound_to, &req, now));
+                        let claims = accepted.claims;
                         match checked {
                             Ok(None) => Ok(Some(claims)),
                             Ok(Some(replay)) => return self.bind_later(req, claims, dpop, replay),
                             Err(error) => Err(error),
                         }
                     }
-                    (verdict, _) => verdict.map(Some),
+                    (verdict, _) => verdict.map(|accepted| Some(accepted.claims)),
                 }
             }
             Ok(None) if self.config.anonymous => Ok(None),
@@ -173,16 +174,17 @@ where
                 .verify_after_fetch::<C>(&token, pending, csrf)
                 .await;
             let bound = match (verdict, &config.dpop) {
-                (Ok(claims), Some(dpop)) => {
+                (Ok(accepted), Some(dpop)) => {
                     let now = config.rules.clock.now();
-                    let (method, path) = (req.method(), req.uri().path());
-                    match dpop.check(dpop_scheme, &token, method, path, req.headers(), now) {
+                    let bound_to = accepted.bound_to.as_deref();
+                    let claims = accepted.claims;
+                    match dpop.check(dpop_scheme, &token, bound_to, &req, now) {
                         Ok(None) => Ok(claims),
                         Ok(Some(replay)) => dpop.first_use(&replay).await.map(|()| claims),
                         Err(error) => Err(error),
                     }
                 }
-                (verdict, _) => verdict,
+                (verdict, _) => verdict.map(|accepted| accepted.claims),
             };
             admit(&config, req, bound)
         })

@@ -11,7 +11,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{Claims, Csrf, Keys, Rules};
+use super::{Accepted, Claims, Csrf, Keys, Rules};
 use crate::error::AuthError;
 use crate::keys::{KeySet, Source};
 use crate::observe;
@@ -147,6 +147,8 @@ pub(crate) struct Facts {
     pub(crate) csrf: Option<Box<str>>,
     /// `sub`, recorded on the request's span at every hit.
     pub(crate) sub: Option<Box<str>>,
+    /// `cnf.jkt`, for the DPoP check of a DPoP layer.
+    pub(crate) bound_to: Option<Arc<str>>,
 }
 
 impl Cache {
@@ -261,7 +263,7 @@ impl Rules {
         cache: &Cache,
         token: &[u8],
         csrf: Csrf<&str>,
-    ) -> Option<Result<Arc<C>, AuthError>> {
+    ) -> Option<Result<Accepted<C>, AuthError>> {
         let current = |hit: &Verified| {
             let source = match (&self.keys, hit.issuer) {
                 (Keys::One(source), None) => source,
@@ -303,7 +305,8 @@ impl Rules {
             (Err(AuthError::Expired), _) => cache.remove(token),
             _ => {}
         }
-        Some(checked.map(|()| claims))
+        let bound_to = facts.bound_to.clone();
+        Some(checked.map(|()| Accepted { claims, bound_to }))
     }
 }
 

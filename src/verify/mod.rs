@@ -24,7 +24,6 @@ use crate::observe;
 use crate::revocation::RevocationStore;
 use cache::{Cache, Facts};
 pub(crate) use header::{media_type_eq, with_decoded};
-pub(crate) use scan::Confirmation;
 use scan::ScanPlan;
 pub(crate) use scope::Csrf;
 use scope::{Scope, issuer_scope, select_issuer};
@@ -42,9 +41,16 @@ pub(crate) enum Keys {
     ByIssuer(Arc<[TrustedIssuer]>),
 }
 
+/// A token that passed every check: its claims, and the key it is bound to (`cnf.jkt`), which
+/// only a DPoP layer lets through, for its proof check.
+pub(crate) struct Accepted<C> {
+    pub(crate) claims: Arc<C>,
+    pub(crate) bound_to: Option<Arc<str>>,
+}
+
 /// The outcome of the synchronous path: a verdict, or the need to fetch keys first.
 pub(crate) enum Attempt<C> {
-    Done(Result<Arc<C>, AuthError>),
+    Done(Result<Accepted<C>, AuthError>),
     /// The cached keys could not decide (none yet, or an unknown `kid`): refetch, then verify.
     #[cfg(feature = "jwks")]
     Fetch(PendingKeys),
@@ -86,6 +92,14 @@ pub(crate) struct Rules {
     pub(crate) dpop: bool,
 }
 
+/// What the checks of a payload found out: what a cache hit checks again (with a cache), the
+/// subject, and the key the token is bound to (on a DPoP layer).
+struct Checked<'j> {
+    facts: Option<Facts>,
+    subject: Option<scan::Text<'j>>,
+    bound_to: Option<Arc<str>>,
+}
+
 /// Longest required-claims list (tracked in a `u64` bit set, so the check allocates nothing).
 pub(crate) const MAX_REQUIRED_CLAIMS: usize = 64;
 /// The default clock skew allowed on `exp` and `nbf`, in seconds.
@@ -123,7 +137,7 @@ impl Rules {
         csrf: Csrf<&str>,
     ) -> Result<Arc<C>, AuthError> {
         match self.verify_cached(token, csrf) {
-            Attempt::Done(result) => result,
+            Attempt::Done(result) => result.map(|accepted| accepted.claims),
             #[cfg(feature = "jwks")]
             Attempt::Fetch(_) => Err(AuthError::KeysUnavailable),
         }
@@ -134,7 +148,7 @@ impl Rules {
         &self,
         token: &str,
         csrf: Csrf<&str>,
-    ) -> Result<Arc<C>, AuthError> {
+    ) -> Result<Accepted<C>, AuthError> {
         match self.verify_cached(token, csrf) {
             Attempt::Done(result) => result,
             #[cfg(feature = "jwks")]
@@ -157,7 +171,7 @@ impl Rules {
         &self,
         token: &[u8],
         csrf: Csrf<&str>,
-    ) -> Option<Result<Arc<C>, AuthError>> {
+    ) -> Option<Result<Accepted<C>, AuthError>> {
         let cache = self.cache.as_ref()?;
         if token.len() > self.max_len {
             return None;
@@ -206,7 +220,7 @@ impl Rules {
         token: &str,
         pending: PendingKeys,
         csrf: Csrf<&str>,
-    ) -> Result<Arc<C>, AuthError> {
+    ) -> Result<Accepted<C>, AuthError> {
         let keys = pending
             .remote
             .refetch()
@@ -234,7 +248,7 @@ impl Rules {
         keys: &Arc<KeySet>,
         scope: Scope<'_>,
         issuer: Option<usize>,
-    ) -> Result<Arc<C>, AuthError> {
+    ) -> Result<Accepted<C>, AuthError> {
         let (message, signature) = token.rsplit_once('.').ok_or(AuthError::NotJwt)?;
         let (header, payload) = message.split_once('.').ok_or(AuthError::NotJwt)?;
         if payload.contains('.') {
@@ -247,8 +261,12 @@ impl Rules {
         let allowed = &self.algorithms;
         let key = with_decoded(header, |json| header::select_key(json, keys, typ, allowed))?;
         key.check_signature(message.as_bytes(), signature)?;
-        let (claims, facts) = with_decoded(payload, |json| {
-            let (facts, subject) = self.check_claims(json, scope)?;
+        let (claims, facts, bound_to) = with_decoded(payload, |json| {
+            let Checked {
+                facts,
+                subject,
+                bound_to,
+            } = self.check_claims(json, scope)?;
             let claims: C = serde_json::from_slice(json).map_err(|_| {
                 logs::claims_do_not_fit::<C>(json);
                 AuthError::InvalidClaims
@@ -256,7 +274,7 @@ impl Rules {
             if let Some(subject) = &subject {
                 observe::subject(subject);
             }
-            Ok((Arc::new(claims), facts))
+            Ok((Arc::new(claims), facts, bound_to))
         })?;
         if let (Some(cache), Some(facts)) = (&self.cache, facts) {
             let verified = cache::Verified {
@@ -271,7 +289,7 @@ impl Rules {
                 self.clock.now() as f64 - self.leeway as f64,
             );
         }
-        Ok(claims)
+        Ok(Accepted { claims, bound_to })
     }
 
     /// The checks that time changes the answer of: `exp`, `nbf` and the maximum age (`iat`).
@@ -306,12 +324,9 @@ impl Rules {
     }
 
     /// One scan of the payload, then each check on what it saw; with a cache, what its hits
-    /// will check again; and the subject, for telemetry once the claims are read.
-    fn check_claims<'j>(
-        &self,
-        json: &'j [u8],
-        scope: Scope<'_>,
-    ) -> Result<(Option<Facts>, Option<scan::Text<'j>>), AuthError> {
+    /// will check again; the subject, for telemetry once the claims are read; and the key the
+    /// token is bound to, on a DPoP layer.
+    fn check_claims<'j>(&self, json: &'j [u8], scope: Scope<'_>) -> Result<Checked<'j>, AuthError> {
         let type_claim = self.token_type.as_ref().and_then(|t| t.0.claim());
         let plan = ScanPlan {
             type_claim,
@@ -352,10 +367,11 @@ impl Rules {
         }
         checks::required(&seen, &self.required)?;
         // A token bound to a key is no bearer token: only the DPoP check may accept it.
-        match (&seen.cnf, self.dpop) {
-            (None, _) | (Some(scan::Confirmation::Jkt(_)), true) => {}
+        let bound_to = match (seen.cnf, self.dpop) {
+            (None, _) => None,
+            (Some(scan::Confirmation::Jkt(jkt)), true) => Some(Arc::from(jkt)),
             (Some(_), _) => return Err(AuthError::DpopBinding),
-        }
+        };
         let (jti, sid) = (seen.jti.as_deref(), seen.sid.as_deref());
         self.check_binding(seen.csrf.as_deref(), scope.csrf, jti, sid, now)?;
         // What a cache hit checks again, kept only when there is a cache.
@@ -367,8 +383,13 @@ impl Rules {
             sid: seen.sid.as_deref().map(Into::into),
             csrf: seen.csrf.as_deref().map(Into::into),
             sub: seen.subject.as_deref().map(Into::into),
+            bound_to: bound_to.clone(),
         });
-        Ok((facts, seen.subject))
+        Ok(Checked {
+            facts,
+            subject: seen.subject,
+            bound_to,
+        })
     }
 }
 
