@@ -6,14 +6,15 @@
 //! cargo run --example dpop -- client  # in another terminal: the client's requests
 //! ```
 //!
-//! - `POST /token` takes a `DPoP` proof for itself and answers an access token and a refresh
-//!   token bound to the proof's key (`cnf.jkt`), `token_type: DPoP`.
-//! - `POST /refresh` (`{"refresh_token": …}`) trades the refresh token for a new pair, only with
-//!   a proof of the same key.
+//! - `POST /token` (a form, RFC 6749) takes a `DPoP` proof for itself. With
+//!   `grant_type=client_credentials` it answers an access token and a refresh token bound to
+//!   the proof's key (`cnf.jkt`), `token_type: DPoP`; with `grant_type=refresh_token` and
+//!   `refresh_token=…` it trades the refresh token for a new pair, only with a proof of the
+//!   same key.
 //! - `GET /orders` requires `Authorization: DPoP <token>` and a fresh proof for that request;
 //!   a bearer token, a replayed proof or another key's proof is refused.
 //!
-//! Every proof is accepted once, at the token endpoints as on the API.
+//! Every proof is accepted once, at the token endpoint as on the API.
 //!
 //! `BIND` (default `127.0.0.1:3004`) is where the server listens, `ORIGIN` (default
 //! `http://` and the address it listens on) the origin clients address, which proofs name in
@@ -22,19 +23,21 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::rejection::FormRejection;
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Form, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::signature::Signer;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tower_jwt_auth::dpop::{Dpop, Proof, ProofRequest, ProofRules, proof_header};
+use tower_jwt_auth::dpop::{Dpop, ProofRequest, ProofRules, proof_header};
 use tower_jwt_auth::revocation::MemoryStore;
-use tower_jwt_auth::tokens::{SessionError, TokenPair};
+use tower_jwt_auth::tokens::SessionError;
 use tower_jwt_auth::{Auth, AuthError, JwtSessions, SigningKey, VerifyingKey};
 
 #[derive(Clone)]
@@ -67,64 +70,61 @@ impl From<SessionError> for Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1}))).into_response()
+        (self.0, no_store(), Json(json!({"error": self.1}))).into_response()
     }
 }
 
-impl Server {
-    /// The request's proof, checked against `POST {origin}{path}`.
-    fn proof(&self, headers: &HeaderMap, path: &str) -> Result<Proof, Refusal> {
-        let uri = format!("{}{path}", self.origin);
-        let request = ProofRequest {
-            method: &Method::POST,
-            uri: &uri,
-            access_token: None,
-        };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        proof_header(headers)
-            .and_then(|proof| ProofRules::new().verify(proof, &request, now))
-            .map_err(|_| INVALID_PROOF)
-    }
+/// Token responses must not be cached (RFC 6749 §5.1).
+fn no_store() -> [(HeaderName, &'static str); 1] {
+    [(CACHE_CONTROL, "no-store")]
 }
 
-fn token_response(pair: &TokenPair) -> Json<Value> {
-    Json(json!({
+/// The form of a token request (RFC 6749 §4.4, §6).
+#[derive(Deserialize)]
+struct TokenRequest {
+    grant_type: String,
+    refresh_token: Option<String>,
+}
+
+/// The token endpoint: the proof of the token request names the key the tokens are bound to.
+async fn token(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+) -> Result<impl IntoResponse, Refusal> {
+    let Ok(Form(request)) = form else {
+        return Err(Refusal(StatusCode::BAD_REQUEST, "invalid_request"));
+    };
+    let uri = format!("{}/token", server.origin);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let request_for_proof = ProofRequest {
+        method: &Method::POST,
+        uri: &uri,
+        access_token: None,
+    };
+    let proof = proof_header(&headers)
+        .and_then(|proof| ProofRules::new().verify(proof, &request_for_proof, now))
+        .map_err(|_| INVALID_PROOF)?;
+    let pair = match (request.grant_type.as_str(), request.refresh_token) {
+        // A real server authenticates the client here (client credentials, a login...).
+        ("client_credentials", _) => {
+            let claims = json!({"sub": "demo-client", "scope": "orders:read"});
+            server.sessions.issue_bound(&claims, &proof).await?
+        }
+        ("refresh_token", Some(token)) => server.sessions.refresh_bound(&token, &proof).await?,
+        ("refresh_token", None) => return Err(Refusal(StatusCode::BAD_REQUEST, "invalid_request")),
+        _ => return Err(Refusal(StatusCode::BAD_REQUEST, "unsupported_grant_type")),
+    };
+    let body = json!({
         "access_token": pair.access.token,
         "token_type": "DPoP",
         "expires_in": pair.access.expires_in(),
         "refresh_token": pair.refresh.token,
-    }))
-}
-
-/// The token endpoint: the proof of the token request names the key to bind the tokens to.
-async fn token(State(server): State<Server>, headers: HeaderMap) -> Result<Json<Value>, Refusal> {
-    let proof = server.proof(&headers, "/token")?;
-    // A real server authenticates the client here (client credentials, a login...).
-    let claims = json!({"sub": "demo-client", "scope": "orders:read"});
-    let pair = server.sessions.issue_bound(&claims, &proof).await?;
-    Ok(token_response(&pair))
-}
-
-#[derive(Deserialize)]
-struct RefreshRequest {
-    refresh_token: String,
-}
-
-/// A new pair for a refresh token, with a proof of the key it is bound to.
-async fn refresh(
-    State(server): State<Server>,
-    headers: HeaderMap,
-    Json(request): Json<RefreshRequest>,
-) -> Result<Json<Value>, Refusal> {
-    let proof = server.proof(&headers, "/refresh")?;
-    let pair = server
-        .sessions
-        .refresh_bound(&request.refresh_token, &proof)
-        .await?;
-    Ok(token_response(&pair))
+    });
+    Ok((no_store(), Json(body)))
 }
 
 async fn orders(Auth(claims): Auth<Value>) -> Json<Value> {
@@ -154,7 +154,6 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .route("/orders", get(orders))
         .layer(auth)
         .route("/token", post(token))
-        .route("/refresh", post(refresh))
         .with_state(Server {
             sessions,
             origin: origin.clone(),
@@ -227,6 +226,7 @@ async fn client() -> Result<(), Box<dyn std::error::Error>> {
     let answer: Value = http
         .post(&token_uri)
         .header("dpop", key.proof("POST", &token_uri, None)?)
+        .form(&[("grant_type", "client_credentials")])
         .send()
         .await?
         .error_for_status()?
@@ -273,13 +273,16 @@ async fn client() -> Result<(), Box<dyn std::error::Error>> {
         stolen.headers().get("www-authenticate")
     );
 
-    let refresh_uri = format!("{origin}/refresh");
     let refresh_token = answer["refresh_token"].as_str().ok_or("no refresh_token")?;
     let refresh = |key: &ClientKey| -> Result<_, Box<dyn std::error::Error>> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
         Ok(http
-            .post(&refresh_uri)
-            .header("dpop", key.proof("POST", &refresh_uri, None)?)
-            .json(&json!({"refresh_token": refresh_token}))
+            .post(&token_uri)
+            .header("dpop", key.proof("POST", &token_uri, None)?)
+            .form(&form)
             .send())
     };
     let stolen = refresh(&thief_key)?.await?;

@@ -36,7 +36,9 @@ pub struct ProofRequest<'a> {
     /// The request's method, which `htm` must name.
     pub method: &'a Method,
     /// The request's URI as the client saw it (scheme, host, path; behind a proxy, the
-    /// external one): `htu` must name it, query and fragment ignored on both sides.
+    /// external one): `htu` must name it, query and fragment ignored on both sides. A path not
+    /// in normal form (dot segments, percent-encoded unreserved characters) names no proof's
+    /// `htu`: a router would take it as written, to another handler.
     pub uri: &'a str,
     /// The access token presented with the proof, whose hash `ath` must be.
     pub access_token: Option<&'a str>,
@@ -227,9 +229,10 @@ impl Proof {
         let system_now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        // A window of 0 (or under a second) still keeps the marker past this second.
         let until = system_now
             .max(now)
-            .saturating_add(self.window.saturating_mul(3));
+            .saturating_add(self.window.max(1).saturating_mul(3));
         (format!("dpop:{}:{}", self.jkt, self.jti), until)
     }
 
@@ -351,15 +354,19 @@ fn sha256_b64(bytes: &[u8]) -> String {
 /// Whether `htu` names the same target as `uri` (RFC 9449 §4.3 check 9): scheme and host
 /// compared case-insensitively, default ports dropped, paths compared after RFC 3986 §6.2.2
 /// normalization (percent-encodings, then dot segments); queries and fragments ignored.
+/// The request's own path must be in normal form already (the case of hex digits aside): a
+/// router takes `/a/../orders` or `/%6Frders` as written, to another handler than `/orders`,
+/// so a proof for `/orders` must not pass there.
 fn same_target(htu: &str, uri: &str) -> bool {
     match (target(htu), target(uri)) {
-        (Some(a), Some(b)) => a == b,
+        (Some((claimed, _)), Some((requested, normal))) => normal && claimed == requested,
         _ => false,
     }
 }
 
-/// The normalized `scheme://host:port/path` of an absolute http(s) URI.
-fn target(uri: &str) -> Option<(String, String, u16, String)> {
+/// The normalized `scheme://host:port/path` of an absolute http(s) URI, and whether its path
+/// was in normal form already (hex digits' case aside).
+fn target(uri: &str) -> Option<((String, String, u16, String), bool)> {
     let without_fragment = uri.split('#').next().unwrap_or(uri);
     let uri: Uri = without_fragment.parse().ok()?;
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
@@ -377,11 +384,15 @@ fn target(uri: &str) -> Option<(String, String, u16, String)> {
         _ => rest.strip_prefix(':')?.parse::<u16>().ok()?,
     };
     let host = authority.host().to_ascii_lowercase();
-    let path = match uri.path() {
-        "" => "/".to_owned(),
-        path => remove_dot_segments(normalize_percent(path)),
+    let (path, normal) = match uri.path() {
+        "" => ("/".to_owned(), true),
+        raw => {
+            let path = remove_dot_segments(normalize_percent(raw));
+            let normal = path.eq_ignore_ascii_case(raw);
+            (path, normal)
+        }
     };
-    Some((scheme, host, port, path))
+    Some(((scheme, host, port, path), normal))
 }
 
 /// An absolute path without its `.` and `..` segments (RFC 3986 §5.2.4, §6.2.2.3): `..` takes

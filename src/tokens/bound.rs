@@ -22,7 +22,8 @@ impl JwtSessions {
     /// ```
     /// use axum::http::{HeaderMap, Method, StatusCode};
     /// use tower_jwt_auth::dpop::{ProofRequest, ProofRules, proof_header};
-    /// use tower_jwt_auth::{JwtSessions, tokens::TokenPair};
+    /// use tower_jwt_auth::JwtSessions;
+    /// use tower_jwt_auth::tokens::{SessionError, TokenPair};
     ///
     /// // The login route of an app at https://app.example.
     /// async fn login(sessions: &JwtSessions, headers: &HeaderMap, now: u64) -> Result<TokenPair, StatusCode> {
@@ -34,7 +35,16 @@ impl JwtSessions {
     ///     sessions
     ///         .issue_bound(&serde_json::json!({"sub": "1"}), &proof)
     ///         .await
-    ///         .map_err(|e| e.status())
+    ///         .map_err(token_endpoint_status)
+    /// }
+    ///
+    /// /// RFC 6749 §5.2 and RFC 9449 §5: a token endpoint answers a refused grant or proof 400.
+    /// fn token_endpoint_status(err: SessionError) -> StatusCode {
+    ///     match err {
+    ///         SessionError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    ///         SessionError::Issue(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    ///         _ => StatusCode::BAD_REQUEST, // invalid_grant, invalid_dpop_proof
+    ///     }
     /// }
     /// ```
     ///
@@ -64,14 +74,18 @@ impl JwtSessions {
     /// ```
     /// use axum::http::{HeaderMap, Method, StatusCode};
     /// use tower_jwt_auth::dpop::{ProofRequest, ProofRules, proof_header};
-    /// use tower_jwt_auth::{JwtSessions, tokens::TokenPair};
+    /// use tower_jwt_auth::JwtSessions;
+    /// use tower_jwt_auth::tokens::{SessionError, TokenPair};
     ///
     /// async fn refresh(sessions: &JwtSessions, refresh_token: &str, headers: &HeaderMap, now: u64) -> Result<TokenPair, StatusCode> {
     ///     let request = ProofRequest { method: &Method::POST, uri: "https://app.example/refresh", access_token: None };
     ///     let proof = proof_header(headers)
     ///         .and_then(|proof| ProofRules::new().verify(proof, &request, now))
     ///         .map_err(|_| StatusCode::BAD_REQUEST)?;
-    ///     sessions.refresh_bound(refresh_token, &proof).await.map_err(|e| e.status())
+    ///     sessions.refresh_bound(refresh_token, &proof).await.map_err(|err| match err {
+    ///         SessionError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    ///         _ => StatusCode::BAD_REQUEST, // RFC 6749 §5.2: invalid_grant, invalid_dpop_proof
+    ///     })
     /// }
     /// ```
     ///

@@ -11,6 +11,7 @@ use crate::common;
 use crate::redis_server;
 
 use axum::body::Body;
+use axum::extract::Path;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -18,8 +19,9 @@ use common::dpop::Client;
 use common::{Reply, send};
 use serde_json::{Value, json};
 use tower_jwt_auth::JwtLayer;
-use tower_jwt_auth::dpop::Dpop;
+use tower_jwt_auth::dpop::{Dpop, ProofRules};
 use tower_jwt_auth::middleware::TokenCache;
+use tower_jwt_auth::revocation::MemoryStore;
 use tower_jwt_auth::test_util::TestKey;
 use tower_jwt_auth::{Auth, clock::ManualClock};
 
@@ -479,4 +481,58 @@ async fn refusals_made_inside_the_layer_are_dpop_challenges_on_dpop_requests() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_proof_for_one_route_does_not_pass_on_another_spelled_with_dot_segments() {
+    common::jsonwebtoken_ready();
+    let s = setup(Dpop::allowed(ORIGIN).unwrap());
+    let token = s.token(Some(&s.client));
+    let app = Router::new()
+        .route("/orders", get(|| async { "orders" }))
+        .route(
+            "/a/{id}/orders",
+            get(|Path(id): Path<String>| async move { format!("other route id={id}") }),
+        )
+        .layer(s.layer.clone());
+    let proof = |jti: &str| {
+        s.client
+            .proof_for("GET", &format!("{ORIGIN}/orders"), &token, NOW, jti)
+    };
+    for (i, path) in ["/a/../orders", "/a/%2E%2E/orders", "/a/.%2e/orders"]
+        .iter()
+        .enumerate()
+    {
+        let request = Request::get(*path)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof(&format!("r-{i}")));
+        let reply = send(&app, request.body(Body::empty()).unwrap()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}: {:?}",
+            reply.body
+        );
+        assert_eq!(reply.challenges(), [invalid_proof()], "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_zero_second_window_still_accepts_a_proof_only_once() {
+    common::jsonwebtoken_ready();
+    // The replay store on the layer's clock: a marker kept only "until now" is gone at once.
+    let dpop = Dpop::allowed(ORIGIN)
+        .unwrap()
+        .proof_rules(ProofRules::new().window(std::time::Duration::ZERO))
+        .replay_store(MemoryStore::new().clock(ManualClock::new(NOW)));
+    let s = setup(dpop);
+    let (app, token) = (s.app(), s.token(Some(&s.client)));
+    let proof = s
+        .client
+        .proof_for("GET", &format!("{ORIGIN}/orders"), &token, NOW, "z-1");
+    let first = call(&app, "GET", "DPoP", &token, &[&proof]).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    let again = call(&app, "GET", "DPoP", &token, &[&proof]).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(again.challenges(), [invalid_proof()]);
 }

@@ -1,6 +1,6 @@
 //! Server nonces for DPoP proofs (`Dpop::nonces`, RFC 9449 §9), with proofs from the
 //! independent client in `tests/common/dpop.rs`: a proof without a nonce, or with one that is
-//! stale, forged, from another secret or from the future, is refused 401 `use_dpop_nonce` with a
+//! stale, forged, from another secret or from two lifetimes ahead, is refused 401 `use_dpop_nonce` with a
 //! fresh nonce in `DPoP-Nonce`; the client retries with it and passes; instances that share the
 //! secret share the nonces; bearer tokens need none; gRPC calls get the nonce too.
 #![cfg(all(feature = "axum", feature = "test-util"))]
@@ -129,10 +129,11 @@ async fn forged_foreign_future_and_malformed_nonces_are_refused() {
         .unwrap()
         .lifetime(Duration::from_secs(60))
         .current(NOW);
+    // Two lifetimes ahead: no instance's clock is that far off.
     let future = Nonces::new(SECRET)
         .unwrap()
         .lifetime(Duration::from_secs(60))
-        .current(NOW + 60);
+        .current(NOW + 120);
     let mut flipped = mac.to_owned().into_bytes();
     flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(flipped).unwrap();
@@ -148,7 +149,7 @@ async fn forged_foreign_future_and_malformed_nonces_are_refused() {
         window.to_owned(),
         format!("{window}."),
         String::new(),
-        "x".repeat(200),
+        format!("{window}.{}", "A".repeat(200)),
     ];
     for (i, bad) in refused.iter().enumerate() {
         let reply = api.call(&format!("p-{}", i + 1), Some(bad)).await;
@@ -166,6 +167,13 @@ async fn instances_sharing_the_secret_share_the_nonces_and_others_do_not() {
     let nonce = use_nonce(&a.call("p-1", None).await);
     assert_eq!(b.call("p-2", Some(&nonce)).await.status, StatusCode::OK);
     use_nonce(&other.call("p-3", Some(&nonce)).await);
+    // An instance whose clock runs ahead into the next lifetime hands out the next nonce; the
+    // others take it.
+    let ahead = api(&key, SECRET);
+    ahead.clock.set(NOW + 60);
+    let next = use_nonce(&ahead.call("p-4", None).await);
+    assert_ne!(next, nonce);
+    assert_eq!(a.call("p-5", Some(&next)).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -143,6 +143,43 @@ fn each_claim_that_does_not_match_the_request_is_refused() {
 }
 
 #[test]
+fn a_request_path_not_in_normal_form_names_no_proofs_htu() {
+    let client = Client::new(7);
+    let (header, claims) = client.proof();
+    let proof = client.sign(&header, &claims);
+    let verify_at = |uri: &str| {
+        let request = ProofRequest {
+            method: &Method::GET,
+            uri,
+            access_token: Some(TOKEN),
+        };
+        ProofRules::new().verify(&proof, &request, NOW)
+    };
+    // A router takes these as written, to another handler than `/orders`.
+    for uri in [
+        "https://api.example.com/a/../orders",
+        "https://api.example.com/a/%2E%2E/orders",
+        "https://api.example.com/a/%2e./orders",
+        "https://api.example.com/./orders",
+        "https://api.example.com/orders/.",
+        "https://api.example.com/%6Frders",
+    ] {
+        assert_eq!(verify_at(uri).unwrap_err(), DpopError::UriMismatch, "{uri}");
+    }
+    assert!(verify_at(URI).is_ok());
+    // The case of a percent-encoding's hex digits changes nothing.
+    let mut claims = claims.clone();
+    claims["htu"] = json!("https://api.example.com/files/a%2Fb");
+    let proof = client.sign(&header, &claims);
+    let request = ProofRequest {
+        method: &Method::GET,
+        uri: "https://api.example.com/files/a%2fb",
+        access_token: Some(TOKEN),
+    };
+    assert!(ProofRules::new().verify(&proof, &request, NOW).is_ok());
+}
+
+#[test]
 fn without_an_access_token_ath_is_not_needed() {
     common::jsonwebtoken_ready();
     let client = Client::new(7);

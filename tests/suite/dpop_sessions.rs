@@ -98,16 +98,26 @@ async fn a_bound_logins_access_token_passes_only_with_a_proof_of_its_key() {
         (ok.status, &ok.body["sub"]),
         (StatusCode::OK, &json!("ada"))
     );
+    let binding = AuthError::DpopBinding.description();
     let stolen = me(&app, "DPoP", token, Some(&thief), "me-2").await;
-    assert_eq!(stolen.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (stolen.status, stolen.description()),
+        (StatusCode::UNAUTHORIZED, binding)
+    );
     let as_bearer = me(&app, "Bearer", token, None, "").await;
-    assert_eq!(as_bearer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (as_bearer.status, as_bearer.description()),
+        (StatusCode::UNAUTHORIZED, binding)
+    );
     // The sessions' plain layer takes no bound token at all.
     let plain = Router::new()
         .route("/me", get(|Auth(_): Auth<Value>| async { "ok" }))
         .layer(sessions.layer::<Value>());
     let reply = me(&plain, "Bearer", token, None, "").await;
-    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (reply.status, reply.description()),
+        (StatusCode::UNAUTHORIZED, binding)
+    );
 }
 
 #[tokio::test]
