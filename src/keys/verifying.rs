@@ -29,9 +29,10 @@ pub struct VerifyingKey {
     pub(crate) key: DecodingKey,
     pub(crate) algorithm: Algorithm,
     pub(crate) kid: Option<Box<str>>,
-    /// For an HMAC key with the AWS-LC backend, its key schedule, made once.
+    /// With the AWS-LC backend, the key made ready once: an HMAC key's schedule, a public key
+    /// parsed.
     #[cfg(feature = "aws_lc_rs")]
-    pub(crate) hmac: Option<super::signature::HmacKey>,
+    pub(crate) prepared: Option<super::signature::Prepared>,
 }
 
 impl VerifyingKey {
@@ -74,7 +75,7 @@ impl VerifyingKey {
         );
         #[cfg(feature = "aws_lc_rs")]
         let key = Self {
-            hmac: super::signature::HmacKey::new(algorithm, secret),
+            prepared: super::signature::Prepared::hmac(algorithm, secret),
             ..key
         };
         Ok(key)
@@ -325,11 +326,11 @@ impl VerifyingKey {
 
     fn bound(key: DecodingKey, algorithm: Algorithm) -> Self {
         Self {
+            #[cfg(feature = "aws_lc_rs")]
+            prepared: super::signature::Prepared::public(algorithm, &key),
             key,
             algorithm,
             kid: None,
-            #[cfg(feature = "aws_lc_rs")]
-            hmac: None,
         }
     }
 }
