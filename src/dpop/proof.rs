@@ -354,19 +354,30 @@ fn sha256_b64(bytes: &[u8]) -> String {
 /// Whether `htu` names the same target as `uri` (RFC 9449 §4.3 check 9): scheme and host
 /// compared case-insensitively, default ports dropped, paths compared after RFC 3986 §6.2.2
 /// normalization (percent-encodings, then dot segments); queries and fragments ignored.
-/// The request's own path must be in normal form already (the case of hex digits aside): a
-/// router takes `/a/../orders` or `/%6Frders` as written, to another handler than `/orders`,
-/// so a proof for `/orders` must not pass there.
+/// A request path not in normal form (`/a/../orders`, `/%6Frders`) passes only with an `htu`
+/// of that very path: a router takes it as written, to another handler than `/orders`, so a
+/// proof for `/orders` must not pass there.
 fn same_target(htu: &str, uri: &str) -> bool {
     match (target(htu), target(uri)) {
-        (Some((claimed, _)), Some((requested, normal))) => normal && claimed == requested,
+        (Some(claimed), Some(requested)) => {
+            claimed.normalized == requested.normalized
+                && (requested.normal || claimed.raw_path == requested.raw_path)
+        }
         _ => false,
     }
 }
 
-/// The normalized `scheme://host:port/path` of an absolute http(s) URI, and whether its path
-/// was in normal form already (hex digits' case aside).
-fn target(uri: &str) -> Option<((String, String, u16, String), bool)> {
+/// An absolute http(s) URI as `htu` compares it.
+struct Target {
+    /// Scheme, host, port and path, normalized.
+    normalized: (String, String, u16, String),
+    /// The path as written.
+    raw_path: String,
+    /// Whether the path was in normal form already (hex digits' case aside).
+    normal: bool,
+}
+
+fn target(uri: &str) -> Option<Target> {
     let without_fragment = uri.split('#').next().unwrap_or(uri);
     let uri: Uri = without_fragment.parse().ok()?;
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
@@ -384,15 +395,16 @@ fn target(uri: &str) -> Option<((String, String, u16, String), bool)> {
         _ => rest.strip_prefix(':')?.parse::<u16>().ok()?,
     };
     let host = authority.host().to_ascii_lowercase();
-    let (path, normal) = match uri.path() {
-        "" => ("/".to_owned(), true),
-        raw => {
-            let path = remove_dot_segments(normalize_percent(raw));
-            let normal = path.eq_ignore_ascii_case(raw);
-            (path, normal)
-        }
+    let raw_path = match uri.path() {
+        "" => "/",
+        raw => raw,
     };
-    Some(((scheme, host, port, path), normal))
+    let path = remove_dot_segments(normalize_percent(raw_path));
+    Some(Target {
+        normal: path.eq_ignore_ascii_case(raw_path),
+        raw_path: raw_path.to_owned(),
+        normalized: (scheme, host, port, path),
+    })
 }
 
 /// An absolute path without its `.` and `..` segments (RFC 3986 §5.2.4, §6.2.2.3): `..` takes
@@ -426,7 +438,7 @@ fn remove_dot_segments(path: String) -> String {
 /// (RFC 3986 §6.2.2.1 and §6.2.2.2).
 fn normalize_percent(path: &str) -> String {
     let bytes = path.as_bytes();
-    let mut out = String::with_capacity(path.len());
+    let mut out = Vec::with_capacity(path.len());
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
@@ -436,17 +448,17 @@ fn normalize_percent(path: &str) -> String {
         {
             let c = (hi * 16 + lo) as u8;
             if c.is_ascii_alphanumeric() || b"-._~".contains(&c) {
-                out.push(c as char);
+                out.push(c);
             } else {
-                out.push('%');
-                out.push(bytes[i + 1].to_ascii_uppercase() as char);
-                out.push(bytes[i + 2].to_ascii_uppercase() as char);
+                out.extend([b'%', bytes[i + 1], bytes[i + 2]].map(|b| b.to_ascii_uppercase()));
             }
             i += 3;
             continue;
         }
-        out.push(bytes[i] as char);
+        // Every other byte as it is (a raw UTF-8 path stays UTF-8).
+        out.push(bytes[i]);
         i += 1;
     }
-    out
+    // Only ASCII replaced ASCII: still UTF-8.
+    String::from_utf8_lossy(&out).into_owned()
 }

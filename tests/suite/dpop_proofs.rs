@@ -167,16 +167,45 @@ fn a_request_path_not_in_normal_form_names_no_proofs_htu() {
         assert_eq!(verify_at(uri).unwrap_err(), DpopError::UriMismatch, "{uri}");
     }
     assert!(verify_at(URI).is_ok());
-    // The case of a percent-encoding's hex digits changes nothing.
-    let mut claims = claims.clone();
-    claims["htu"] = json!("https://api.example.com/files/a%2Fb");
-    let proof = client.sign(&header, &claims);
-    let request = ProofRequest {
-        method: &Method::GET,
-        uri: "https://api.example.com/files/a%2fb",
-        access_token: Some(TOKEN),
+    // With an `htu` of that very path, it passes: the client signed what it sent. The case of
+    // a percent-encoding's hex digits changes nothing; raw UTF-8 stays what it is.
+    let with_htu = |htu: &str, uri: &str| {
+        let mut claims = claims.clone();
+        claims["htu"] = json!(htu);
+        let proof = client.sign(&header, &claims);
+        let request = ProofRequest {
+            method: &Method::GET,
+            uri,
+            access_token: Some(TOKEN),
+        };
+        ProofRules::new().verify(&proof, &request, NOW)
     };
-    assert!(ProofRules::new().verify(&proof, &request, NOW).is_ok());
+    let api = "https://api.example.com";
+    for (htu, path) in [
+        ("/files/a%2Fb", "/files/a%2fb"),
+        ("/users/%7Ealice", "/users/%7Ealice"),
+        ("/a%2Eb", "/a%2Eb"),
+        ("/a/../orders", "/a/../orders"),
+        ("/caf\u{e9}", "/caf\u{e9}"),
+        ("/caf%C3%A9", "/caf%c3%a9"),
+        ("/caf\u{e9}/%7E", "/caf\u{e9}/~"),
+    ] {
+        let result = with_htu(&format!("{api}{htu}"), &format!("{api}{path}"));
+        assert!(result.is_ok(), "{htu} for {path}: {result:?}");
+    }
+    for (htu, path) in [
+        ("/users/~alice", "/users/%7Ealice"),
+        ("/orders", "/a/../orders"),
+        ("/caf\u{e9}", "/caf%C3%A9"),
+        ("/caf\u{e9}", "/cafe"),
+    ] {
+        let result = with_htu(&format!("{api}{htu}"), &format!("{api}{path}"));
+        assert_eq!(
+            result.unwrap_err(),
+            DpopError::UriMismatch,
+            "{htu} for {path}"
+        );
+    }
 }
 
 #[test]
