@@ -30,6 +30,7 @@ use crate::error::AuthError;
 pub use crate::error::DpopError;
 use crate::revocation::{MemoryStore, RevocationStore};
 pub use nonce::Nonces;
+pub(crate) use proof::Replay;
 pub use proof::{Proof, ProofRequest, ProofRules, proof_header};
 
 /// How a [`JwtLayer`](crate::JwtLayer) takes DPoP: allowed beside bearer tokens or required,
@@ -218,13 +219,12 @@ impl Dpop {
         proof
             .check_binding(bound_to)
             .map_err(|_| AuthError::DpopBinding)?;
-        let (key, until) = proof.replay_entry(now);
-        Ok(Some(Replay { key, until }))
+        Ok(Some(proof.replay(now)))
     }
 
     /// Accepts a proof once, across every instance sharing the store.
     pub(crate) async fn first_use(&self, replay: &Replay) -> Result<(), AuthError> {
-        match self.replay.consume(&replay.key, replay.until).await {
+        match replay.take(&*self.replay).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(AuthError::InvalidDpopProof(DpopError::Replayed)),
             Err(_) => Err(AuthError::DpopReplayUnavailable),
@@ -257,10 +257,4 @@ impl fmt::Debug for Dpop {
             .field("nonces", &self.nonces)
             .finish_non_exhaustive()
     }
-}
-
-/// A proof to accept once: its key in the replay store, and until when it is kept.
-pub(crate) struct Replay {
-    key: String,
-    until: u64,
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::error::DpopError;
 use crate::keys::VerifyingKey;
+use crate::revocation::{RevocationStore, StoreError};
 use crate::verify::media_type_eq;
 
 /// The most bytes a proof may have; longer ones are refused before decoding.
@@ -53,6 +54,21 @@ pub struct Proof {
     nonce: Option<String>,
     /// The `iat` window it was checked with, in seconds: how long it must be remembered.
     window: u64,
+}
+
+/// A proof to accept once: its marker in a replay store, and until when it is kept (seconds
+/// since the epoch).
+pub(crate) struct Replay {
+    key: String,
+    until: u64,
+}
+
+impl Replay {
+    /// Sets the marker if it is not set: `Ok(true)` the first time, across every instance
+    /// sharing `store`.
+    pub(crate) async fn take(&self, store: &dyn RevocationStore) -> Result<bool, StoreError> {
+        store.consume(&self.key, self.until).await
+    }
 }
 
 impl Default for ProofRules {
@@ -225,7 +241,7 @@ impl Proof {
     /// still take the proof. The window admits it for at most two windows from `now`, the
     /// memory store sweeps by the system's clock, and a shared store's own clock may run a
     /// window ahead.
-    pub(crate) fn replay_entry(&self, now: u64) -> (String, u64) {
+    pub(crate) fn replay(&self, now: u64) -> Replay {
         let system_now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -233,7 +249,10 @@ impl Proof {
         let until = system_now
             .max(now)
             .saturating_add(self.window.max(1).saturating_mul(3));
-        (format!("dpop:{}:{}", self.jkt, self.jti), until)
+        Replay {
+            key: format!("dpop:{}:{}", self.jkt, self.jti),
+            until,
+        }
     }
 
     /// Whether the proof's key is the one the access token is bound to (RFC 9449 §6.1).

@@ -17,6 +17,7 @@ use tower_service::Service;
 
 use super::body::ResponseBody;
 use super::config::Config;
+use crate::error::{Refused, quoted};
 
 /// How the layer answers refusals made inside it: its config, and whether the request used
 /// the `DPoP` scheme (its challenges are then `DPoP` ones).
@@ -24,7 +25,6 @@ pub(crate) struct Policy {
     pub(crate) config: Arc<Config>,
     pub(crate) dpop_request: bool,
 }
-use crate::error::{Refused, quoted};
 
 /// A verification waiting for keys: the request with its claims inserted, or the rejection.
 pub(crate) type PendingAuth<B> =

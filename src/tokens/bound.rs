@@ -3,7 +3,6 @@
 //! proofs can trade. Each proof is accepted once, in the sessions' store.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::errors::SessionError;
 use super::issuer::{bind, claims_object, random_id};
@@ -105,8 +104,7 @@ impl JwtSessions {
     /// Accepts `proof` once: a second use, here or on any instance sharing the store, is
     /// refused.
     pub(super) async fn first_use(&self, proof: &Proof, now: u64) -> Result<(), SessionError> {
-        let (key, until) = proof.replay_entry(now);
-        match self.store.consume(&key, until).await {
+        match proof.replay(now).take(&*self.store).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(SessionError::Invalid(AuthError::InvalidDpopProof(
                 DpopError::Replayed,
@@ -116,16 +114,12 @@ impl JwtSessions {
     }
 }
 
-/// A refresh token bound to a DPoP key (`cnf.jkt`) is taken only with a proof of that key, and
-/// one not bound only without a proof.
+/// A refresh token bound to a DPoP key (`cnf.jkt`, as its verification read it) is taken only
+/// with a proof of that key, and one not bound only without a proof.
 pub(super) fn check_binding(
-    claims: &Map<String, Value>,
+    bound_to: Option<&str>,
     proof: Option<&Proof>,
 ) -> Result<(), SessionError> {
-    let bound_to = claims
-        .get("cnf")
-        .and_then(|cnf| cnf.get("jkt"))
-        .and_then(Value::as_str);
     match (bound_to, proof) {
         (None, None) => Ok(()),
         (Some(jkt), Some(proof)) if proof.check_binding(jkt).is_ok() => Ok(()),

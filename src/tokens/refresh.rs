@@ -53,14 +53,14 @@ impl JwtSessions {
         new_csrf: Option<&str>,
         proof: Option<&Proof>,
     ) -> Result<TokenPair, SessionError> {
-        let mut claims: Map<String, Value> = self
+        let accepted = self
             .refresh_rules
-            .verify_now(refresh_token, csrf)
-            .map(Arc::unwrap_or_clone)
+            .verify_now::<Map<String, Value>>(refresh_token, csrf)
             .map_err(SessionError::Invalid)?;
         // Before anything is spent: whoever presents a bound token without its key's proof is
         // not its holder.
-        check_binding(&claims, proof)?;
+        check_binding(accepted.bound_to.as_deref(), proof)?;
+        let mut claims = Arc::unwrap_or_clone(accepted.claims);
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
         let jti = text("jti")
             .ok_or_else(|| SessionError::Invalid(AuthError::MissingClaim("jti".into())))?;

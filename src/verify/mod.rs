@@ -135,9 +135,9 @@ impl Rules {
         &self,
         token: &str,
         csrf: Csrf<&str>,
-    ) -> Result<Arc<C>, AuthError> {
+    ) -> Result<Accepted<C>, AuthError> {
         match self.verify_cached(token, csrf) {
-            Attempt::Done(result) => result.map(|accepted| accepted.claims),
+            Attempt::Done(result) => result,
             #[cfg(feature = "jwks")]
             Attempt::Fetch(_) => Err(AuthError::KeysUnavailable),
         }
