@@ -81,6 +81,19 @@ pub fn jsonwebtoken_ready() {
     let _ = tower_jwt_auth::VerifyingKey::hs256([0u8; 32]);
 }
 
+/// An access token (`sub` "ada") that `layer` accepts, bound to `client`'s DPoP key
+/// (`cnf.jkt`, put in by `TokenIssuer::issue_bound`).
+pub fn bound_token(
+    key: &tower_jwt_auth::test_util::TestKey,
+    layer: &tower_jwt_auth::JwtLayer<Value>,
+    client: &dpop::Client,
+) -> String {
+    key.issuer_for(layer)
+        .issue_bound(&json!({"sub": "ada"}), &client.thumbprint())
+        .unwrap()
+        .token
+}
+
 /// The output of a future that is ready at its first poll, as `JwtLayer::verify` is with keys
 /// at hand: tests that call it thousands of times need no runtime.
 pub fn ready<F: std::future::Future>(future: F) -> F::Output {

@@ -48,16 +48,14 @@ fn setup(dpop: Dpop) -> Setup {
 
 impl Setup {
     /// An access token bound to `client`'s key (or to none).
-    /// (`TokenIssuer::issue_bound` puts `cnf.jkt` in.)
     fn token(&self, bound_to: Option<&Client>) -> String {
-        let tokens = self.key.issuer_for(&self.layer);
-        let issued = match bound_to {
-            Some(client) => tokens
-                .issue_bound(&json!({"sub": "ada"}), &client.thumbprint())
-                .unwrap(),
-            None => tokens.issue(&json!({"sub": "ada"})).unwrap(),
-        };
-        issued.token
+        match bound_to {
+            Some(client) => common::bound_token(&self.key, &self.layer, client),
+            None => {
+                let tokens = self.key.issuer_for(&self.layer);
+                tokens.issue(&json!({"sub": "ada"})).unwrap().token
+            }
+        }
     }
 
     fn app(&self) -> Router {
@@ -400,11 +398,7 @@ async fn a_replay_is_refused_whatever_the_layers_clock_says() {
         .clock(ManualClock::new(past))
         .dpop(Dpop::allowed(ORIGIN).unwrap());
     let client = Client::new(7);
-    let token = key
-        .issuer_for(&layer)
-        .issue_bound(&json!({"sub": "ada"}), &client.thumbprint())
-        .unwrap()
-        .token;
+    let token = common::bound_token(&key, &layer, &client);
     let proof = client.proof_for("GET", &format!("{ORIGIN}/orders"), &token, past, "old-1");
     let app = app(layer);
     assert_eq!(

@@ -44,11 +44,7 @@ fn api(key: &TestKey, secret: &[u8]) -> Api {
         .clock(clock.clone())
         .dpop(Dpop::allowed(ORIGIN).unwrap().nonces(nonces));
     let client = Client::new(7);
-    let token = key
-        .issuer_for(&layer)
-        .issue_bound(&json!({"sub": "ada"}), &client.thumbprint())
-        .unwrap()
-        .token;
+    let token = common::bound_token(key, &layer, &client);
     let app = Router::new()
         .route(
             "/orders",
