@@ -2,7 +2,7 @@
 //! provider on loopback: keys arrive at the first request after the provider answers, an outage
 //! is logged when it starts and when it ends (not per request or per retry), and a skipped JWK
 //! once, with its `kid`, the reason and the `jwks_uri` it came from. Its own binary: the log
-//! capture is process-wide, so each test counts only the lines naming its own provider.
+//! capture is process-wide, so each test counts only the lines its own provider caused.
 #![cfg(feature = "jwks")]
 
 mod common;
@@ -31,23 +31,45 @@ fn lines() -> &'static Lines {
     })
 }
 
-/// The lines at `level` starting with `prefix` that name `server`'s port.
-fn about(server: &JwksProvider, level: Level, prefix: &str) -> Vec<Line> {
-    let port = server
-        .url()
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    let port = format!(":{port}/");
-    lines()
-        .matching(level, prefix)
-        .into_iter()
-        .filter(|l| l.fields.contains(&port))
-        .collect()
+/// A provider for one test, with what it caused to be logged: the lines naming its port that
+/// were recorded after it started. The port alone is not enough: the OS hands a finished test's
+/// port to the next provider, and that test's lines are still in the capture.
+struct Provider {
+    server: JwksProvider,
+    port: String,
+    since: usize,
+}
+
+impl Provider {
+    async fn start(document: Vec<u8>) -> Self {
+        let since = lines().mark();
+        let server = JwksProvider::start(document).await;
+        let url = server.url();
+        let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+        let port = format!(":{port}/");
+        Provider {
+            server,
+            port,
+            since,
+        }
+    }
+
+    /// The lines at `level` starting with `prefix` that this provider caused.
+    fn about(&self, level: Level, prefix: &str) -> Vec<Line> {
+        lines()
+            .matching_since(self.since, level, prefix)
+            .into_iter()
+            .filter(|l| l.fields.contains(&self.port))
+            .collect()
+    }
+}
+
+impl std::ops::Deref for Provider {
+    type Target = JwksProvider;
+
+    fn deref(&self) -> &JwksProvider {
+        &self.server
+    }
 }
 
 fn token(signer: &SigningKey) -> String {
@@ -71,9 +93,8 @@ fn app(keys: RemoteJwks) -> Router {
 
 #[tokio::test]
 async fn at_a_cold_start_keys_come_at_the_first_request_after_the_provider_answers() {
-    lines();
     let key = signing_key("ec256", Algorithm::ES256, "k1");
-    let server = JwksProvider::start(jwks_document(std::slice::from_ref(&key))).await;
+    let server = Provider::start(jwks_document(std::slice::from_ref(&key))).await;
     server.set_up(false);
     let app = app(RemoteJwks::new(&server.url()).unwrap());
     let token = token(&key);
@@ -103,17 +124,16 @@ async fn at_a_cold_start_keys_come_at_the_first_request_after_the_provider_answe
         "invalid signature"
     );
     // The outage is one warn and one info, whatever the retries.
-    assert_eq!(about(&server, Level::WARN, "JWKS fetch").len(), 1);
-    let fetched = about(&server, Level::INFO, "JWKS fetched");
+    assert_eq!(server.about(Level::WARN, "JWKS fetch").len(), 1);
+    let fetched = server.about(Level::INFO, "JWKS fetched");
     assert_eq!(fetched.len(), 1, "{fetched:?}");
     assert!(fetched[0].fields.contains("down_for=Some("), "{fetched:?}");
 }
 
 #[tokio::test]
 async fn an_outage_logs_its_start_and_its_end_not_every_failed_fetch() {
-    lines();
     let key = signing_key("ec256", Algorithm::ES256, "k1");
-    let server = JwksProvider::start(jwks_document(std::slice::from_ref(&key))).await;
+    let server = Provider::start(jwks_document(std::slice::from_ref(&key))).await;
     let keys = RemoteJwks::builder(&server.url())
         .refetch_cooldown(Duration::ZERO)
         .build()
@@ -136,7 +156,7 @@ async fn an_outage_logs_its_start_and_its_end_not_every_failed_fetch() {
     }
     let failed = server.hits() - before;
     assert!(failed >= 30, "{failed} failed fetches");
-    let warned = about(&server, Level::WARN, "JWKS fetch");
+    let warned = server.about(Level::WARN, "JWKS fetch");
     assert_eq!(
         warned.len(),
         1,
@@ -150,7 +170,7 @@ async fn an_outage_logs_its_start_and_its_end_not_every_failed_fetch() {
         with_bearer(&app, &unknown).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let fetched = about(&server, Level::INFO, "JWKS fetched");
+    let fetched = server.about(Level::INFO, "JWKS fetched");
     assert_eq!(
         fetched.len(),
         2,
@@ -160,12 +180,11 @@ async fn an_outage_logs_its_start_and_its_end_not_every_failed_fetch() {
         fetched[1].fields.contains(&format!("failures={failed} ")),
         "{fetched:?}"
     );
-    assert_eq!(about(&server, Level::WARN, "JWKS fetch").len(), 1);
+    assert_eq!(server.about(Level::WARN, "JWKS fetch").len(), 1);
 }
 
 #[tokio::test]
 async fn a_skipped_jwk_is_logged_once_with_its_kid_its_reason_and_the_jwks_uri() {
-    lines();
     let key = signing_key("ec256", Algorithm::ES256, "good");
     let mut document: Value =
         serde_json::from_slice(&jwks_document(std::slice::from_ref(&key))).unwrap();
@@ -180,7 +199,7 @@ async fn a_skipped_jwk_is_logged_once_with_its_kid_its_reason_and_the_jwks_uri()
         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
         "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}),
     );
-    let server = JwksProvider::start(serde_json::to_vec(&document).unwrap()).await;
+    let server = Provider::start(serde_json::to_vec(&document).unwrap()).await;
     // Discovery: the JWKS comes from the `jwks_uri`, which the lines must name.
     let keys = RemoteJwks::discovery_builder(&server.realm())
         .refetch_cooldown(Duration::ZERO)
@@ -210,7 +229,7 @@ async fn a_skipped_jwk_is_logged_once_with_its_kid_its_reason_and_the_jwks_uri()
         StatusCode::UNAUTHORIZED
     );
 
-    let skipped = about(&server, Level::WARN, "JWK skipped");
+    let skipped = server.about(Level::WARN, "JWK skipped");
     assert_eq!(
         skipped.len(),
         3,
@@ -232,7 +251,7 @@ async fn a_skipped_jwk_is_logged_once_with_its_kid_its_reason_and_the_jwks_uri()
         assert!(line.fields.contains(&jwks_uri), "{line:?}");
         assert!(line.fields.contains(reason), "{line:?}");
     }
-    let fetched = about(&server, Level::INFO, "JWKS fetched");
+    let fetched = server.about(Level::INFO, "JWKS fetched");
     assert!(fetched[0].fields.contains(&jwks_uri), "{fetched:?}");
 
     // A new unusable key is told when it appears; the known ones stay quiet.
@@ -245,7 +264,7 @@ async fn a_skipped_jwk_is_logged_once_with_its_kid_its_reason_and_the_jwks_uri()
         with_bearer(&app, &unknown).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let skipped = about(&server, Level::WARN, "JWK skipped");
+    let skipped = server.about(Level::WARN, "JWK skipped");
     assert_eq!(skipped.len(), 4, "{skipped:?}");
     assert!(skipped[3].fields.contains("kid=Some(\"enc\")"));
     assert!(
@@ -256,9 +275,8 @@ async fn a_skipped_jwk_is_logged_once_with_its_kid_its_reason_and_the_jwks_uri()
 
 #[tokio::test]
 async fn a_long_outage_is_logged_again_each_period_with_a_count_not_at_every_failure() {
-    lines();
     let key = signing_key("ec256", Algorithm::ES256, "k1");
-    let server = JwksProvider::start(jwks_document(std::slice::from_ref(&key))).await;
+    let server = Provider::start(jwks_document(std::slice::from_ref(&key))).await;
     let jwks = RemoteJwks::builder(&server.url())
         .refetch_cooldown(Duration::ZERO)
         .outage_log_interval(Duration::from_millis(200))
@@ -279,8 +297,8 @@ async fn a_long_outage_is_logged_again_each_period_with_a_count_not_at_every_fai
         failures += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let first = about(&server, Level::WARN, "JWKS fetch failed").len();
-    let again = about(&server, Level::WARN, "JWKS fetches still failing");
+    let first = server.about(Level::WARN, "JWKS fetch failed").len();
+    let again = server.about(Level::WARN, "JWKS fetches still failing");
     assert_eq!(first, 1, "one line when the outage starts");
     assert!(!again.is_empty(), "a line each period");
     assert!(
@@ -306,7 +324,7 @@ async fn a_long_outage_is_logged_again_each_period_with_a_count_not_at_every_fai
         with_bearer(&app, &unknown).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let ended = about(&server, Level::INFO, "JWKS fetched");
+    let ended = server.about(Level::INFO, "JWKS fetched");
     assert_eq!(ended.len(), 2, "the first load and the end: {ended:?}");
     assert!(
         ended[1].fields.contains(&format!("failures={failures} ")),

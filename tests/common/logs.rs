@@ -31,8 +31,18 @@ impl Lines {
 
     /// The lines at `level` whose message starts with `prefix`.
     pub fn matching(&self, level: Level, prefix: &str) -> Vec<Line> {
+        self.matching_since(0, level, prefix)
+    }
+
+    /// How many lines are recorded so far: a mark for [`Lines::matching_since`].
+    pub fn mark(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    /// The lines at `level` whose message starts with `prefix`, recorded after `mark`.
+    pub fn matching_since(&self, mark: usize, level: Level, prefix: &str) -> Vec<Line> {
         let lines = self.0.lock().unwrap();
-        lines
+        lines[mark..]
             .iter()
             .filter(|l| l.level == level && l.message.starts_with(prefix))
             .cloned()
