@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 
 /// A `redis-server` process, killed on drop. [`stop`](Self::stop) and
-/// [`start`](Self::start) again reuse the same port, as a restarted Redis would.
+/// [`start_again`](Self::start_again) reuse the same port, as a restarted Redis would.
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
@@ -20,9 +20,15 @@ pub struct RedisServer {
 impl RedisServer {
     /// A running server on a free port.
     pub fn start() -> Self {
-        let mut server = Self::stopped();
-        server.start_again();
-        server
+        // The port is free when picked but not held: another test may take it before Redis
+        // binds it. Then this server exits at once and another port is tried.
+        for _ in 0..5 {
+            let mut server = Self::stopped();
+            if server.try_start().is_ok() {
+                return server;
+            }
+        }
+        panic!("redis-server found no free port in 5 tries");
     }
 
     /// A port reserved for a server that is not running yet (start it with `start_again`).
@@ -42,8 +48,20 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Starts the server on its port and waits until it answers PING.
+    /// Starts the server on its port again and waits until it answers PING.
     pub fn start_again(&mut self) {
+        if let Err(status) = self.try_start() {
+            panic!(
+                "redis-server on port {} exited at start ({status}): the port was taken while \
+                 it was stopped",
+                self.port
+            );
+        }
+    }
+
+    /// Starts the server on its port and waits until it answers PING; the exit status when it
+    /// exits instead (its port taken, say).
+    fn try_start(&mut self) -> Result<(), std::process::ExitStatus> {
         assert!(self.child.is_none(), "redis-server is already running");
         let port = self.port.to_string();
         let child = Command::new("redis-server")
@@ -69,17 +87,19 @@ impl RedisServer {
             Err(e) => panic!("cannot run redis-server: {e}"),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !pong(self.port) {
+        // Whoever answers on the port must be this child: another test's Redis may hold it.
+        while server_pid(self.port) != Some(child.id()) {
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("redis-server on port {port} exited at start: {status}");
+                return Err(status);
             }
             assert!(
                 Instant::now() < deadline,
-                "redis-server on port {port} did not answer PING"
+                "redis-server on port {port} did not answer"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
         self.child = Some(child);
+        Ok(())
     }
 
     /// Kills the server (as a crash would: no goodbye to clients) and waits for it to exit.
@@ -97,15 +117,26 @@ impl Drop for RedisServer {
     }
 }
 
-fn pong(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut reply = [0; 7];
-    stream.write_all(b"PING\r\n").is_ok()
-        && stream.read_exact(&mut reply).is_ok()
-        && &reply == b"+PONG\r\n"
+/// The `process_id` of the Redis answering on `port`, if one does.
+fn server_pid(port: u16) -> Option<u32> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .ok()?;
+    stream.write_all(b"INFO server\r\n").ok()?;
+    // A bulk string: `$<length>\r\n`, then the text; the pid line is well within 4 KiB.
+    let mut reply = Vec::new();
+    let mut chunk = [0; 4096];
+    while !reply.windows(11).any(|w| w == b"process_id:") || !reply.ends_with(b"\r\n") {
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        reply.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&reply);
+    let line = text.lines().find_map(|l| l.strip_prefix("process_id:"))?;
+    line.trim().parse().ok()
 }
 
 /// What the proxy does with connections.

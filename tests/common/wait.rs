@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 /// Polls `done` until it holds: `Some(how long that took)`, or `None` once `within` has passed.
 ///
-/// Every millisecond, as some tests bound the time itself (a revocation seen within 100 ms).
+/// Every millisecond, so that a test printing how long it took measures the event, not the poll.
 pub async fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < within {

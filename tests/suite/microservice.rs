@@ -120,7 +120,9 @@ fn provider_tokens(key: SigningKey) -> (String, String) {
     (access.token, id.token)
 }
 
-#[tokio::test]
+// Two workers: `Example::run` blocks its thread until the example prints that it listens, and
+// the example first waits (up to 3 s) for the keys of the provider this runtime serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_resource_server_takes_access_tokens_and_refuses_id_tokens_by_default() {
     let pem = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -27,6 +27,18 @@ fn all_keys() -> Vec<SigningKey> {
     ]
 }
 
+/// The first fetch's error. `ready` is asked again until a fetch has ended, rather than once
+/// with a short window that a loaded machine may overrun (its error is then "no fetch ended").
+async fn first_failure(jwks: &RemoteJwks) -> FetchError {
+    let start = Instant::now();
+    loop {
+        let err = jwks.ready(Duration::from_millis(100)).await.unwrap_err();
+        if !err.to_string().contains("no fetch ended") || start.elapsed() > LONG {
+            return err;
+        }
+    }
+}
+
 /// A provider serving [`all_keys`].
 async fn start_provider() -> JwksProvider {
     JwksProvider::start(jwks_document(&all_keys())).await
@@ -61,7 +73,7 @@ async fn provider_down_from_the_start_has_no_keys_until_it_comes_up() {
         .port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let jwks = RemoteJwks::new(&format!("http://{addr}/jwks.json")).unwrap();
-    let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
+    let err = first_failure(&jwks).await;
     assert_eq!(
         (err.kind(), err.url()),
         (
@@ -84,7 +96,7 @@ async fn provider_answering_503_from_the_start_is_reported() {
     let server = start_provider().await;
     server.set_up(false);
     let jwks = RemoteJwks::new(&server.url()).unwrap();
-    let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
+    let err = first_failure(&jwks).await;
     assert_eq!(
         err.kind(),
         &FetchErrorKind::Status(StatusCode::SERVICE_UNAVAILABLE),
@@ -131,10 +143,12 @@ async fn long_max_age_is_honoured_and_no_store_is_not_a_busy_loop() {
     let (long_jwks, no_store_jwks) = (bounds(long.url()), bounds(no_store.url()));
     long_jwks.ready(LONG).await.unwrap();
     no_store_jwks.ready(LONG).await.unwrap();
+    // `no-store` is the lower bound, one second: a refresh about every second, not hundreds.
+    assert!(eventually(LONG, || no_store.hits() >= 2).await.is_some());
+    let refreshed = no_store.hits();
     sleep(Duration::from_millis(1200)).await;
+    assert!(no_store.hits() <= refreshed + 2, "{}", no_store.hits());
     assert_eq!(long.hits(), 1);
-    // `no-store` is the lower bound, one second: one refresh so far, not hundreds.
-    assert_eq!(no_store.hits(), 2);
 }
 
 #[tokio::test]
@@ -146,11 +160,7 @@ async fn max_age_above_the_upper_bound_is_clamped() {
         .build()
         .unwrap();
     jwks.ready(LONG).await.unwrap();
-    assert!(
-        eventually(Duration::from_secs(2), || server.hits() >= 2)
-            .await
-            .is_some()
-    );
+    assert!(eventually(LONG, || server.hits() >= 2).await.is_some());
 }
 
 #[tokio::test]
@@ -179,7 +189,7 @@ async fn discovery_naming_another_issuer_is_refused_and_no_key_is_fetched() {
     let server = start_provider().await;
     server.set_issuer("https://attacker.example/realms/demo");
     let jwks = RemoteJwks::discover(&server.realm()).unwrap();
-    let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
+    let err = first_failure(&jwks).await;
     assert_eq!(
         err.kind(),
         &FetchErrorKind::IssuerMismatch {
@@ -204,8 +214,8 @@ async fn unresponsive_provider_fails_within_the_total_timeout() {
         .timeouts(Duration::from_millis(200), Duration::from_millis(300))
         .build()
         .unwrap();
-    // The first fetch ends (timed out) well before `ready` gives up.
-    let err = jwks.ready(Duration::from_millis(700)).await.unwrap_err();
+    // The first fetch ends, timed out after 300 ms.
+    let err = first_failure(&jwks).await;
     assert_eq!(err.kind(), &FetchErrorKind::Timeout, "{err}");
     assert!(err.to_string().contains("timed out"), "{err}");
     assert_eq!(server.hits(), 1);
@@ -216,7 +226,7 @@ async fn oversized_document_is_refused() {
     let server = start_provider().await;
     server.set_document(vec![b' '; 2 << 20]);
     let jwks = RemoteJwks::new(&server.url()).unwrap();
-    let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
+    let err = first_failure(&jwks).await;
     assert_eq!(err.kind(), &FetchErrorKind::TooLarge, "{err}");
     assert!(err.to_string().contains("larger than"), "{err}");
 }
@@ -340,7 +350,7 @@ async fn a_document_that_is_not_a_jwks_is_a_bad_document() {
     let server = start_provider().await;
     server.set_document(br#"{"keys": "none"}"#.to_vec());
     let jwks = RemoteJwks::new(&server.url()).unwrap();
-    let err = jwks.ready(Duration::from_millis(300)).await.unwrap_err();
+    let err = first_failure(&jwks).await;
     assert_eq!(err.kind(), &FetchErrorKind::BadDocument, "{err}");
     assert_eq!(err.url(), server.url());
 }

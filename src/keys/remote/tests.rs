@@ -101,8 +101,9 @@ async fn refetch_picks_up_a_rotated_key_and_drops_the_old_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_misses_share_one_fetch() {
     let server = start_provider().await;
-    server.set_delay(Duration::from_millis(300));
-    // No cooldown: only the single flight keeps 200 misses to one fetch.
+    // Long enough that every miss comes while the one fetch is in flight, however slowly the
+    // 200 tasks are scheduled. No cooldown: only the single flight keeps them to one fetch.
+    server.set_delay(Duration::from_secs(2));
     let jwks = RemoteJwks::builder(&server.url())
         .refetch_cooldown(Duration::ZERO)
         .build()
@@ -143,14 +144,14 @@ async fn unknown_kid_flood_within_the_cooldown_fetches_nothing_more() {
 async fn refetch_is_allowed_again_once_the_cooldown_has_passed() {
     let server = start_provider().await;
     let jwks = RemoteJwks::builder(&server.url())
-        .refetch_cooldown(Duration::from_millis(300))
+        .refetch_cooldown(Duration::from_secs(2))
         .build()
         .unwrap();
     jwks.ready(LONG).await.unwrap();
     jwks.refetch().await.unwrap();
     jwks.refetch().await.unwrap();
     assert_eq!(server.hits(), 2, "the load, then one fetch for both misses");
-    sleep(Duration::from_millis(350)).await;
+    sleep(Duration::from_millis(2050)).await;
     jwks.refetch().await.unwrap();
     assert_eq!(server.hits(), 3);
 }
