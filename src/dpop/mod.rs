@@ -55,6 +55,19 @@ pub struct Dpop {
     nonces: Option<Nonces>,
 }
 
+/// A DPoP request whose proof passed every check made at once: what remains is its replay
+/// check, and, with server nonces, the newer nonce its response hands the client.
+pub(crate) struct ProofPassed {
+    pub(crate) replay: Replay,
+    pub(crate) next_nonce: Option<NextNonce>,
+}
+
+/// The `DPoP-Nonce` a successful response hands a client whose proof carried an older nonce;
+/// it rides in the request's extensions from the verification to the response future, which
+/// takes it out before the inner service sees the request.
+#[derive(Clone)]
+pub(crate) struct NextNonce(pub(crate) HeaderValue);
+
 /// A base URL that is not `http(s)://host[:port][/path]` (no query, fragment or userinfo).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidBaseUrl(pub String);
@@ -181,8 +194,8 @@ impl Dpop {
     }
 
     /// The checks of a request whose token verified (bound to the key `bound_to`, its
-    /// `cnf.jkt`, if any): the binding now, and what remains to be awaited (the replay check of
-    /// its proof).
+    /// `cnf.jkt`, if any): the binding now, and, for a proof, what remains (its replay check,
+    /// and the newer nonce to give the client).
     pub(crate) fn check<B>(
         &self,
         dpop_scheme: bool,
@@ -190,7 +203,7 @@ impl Dpop {
         bound_to: Option<&str>,
         request: &Request<B>,
         now: u64,
-    ) -> Result<Option<Replay>, AuthError> {
+    ) -> Result<Option<ProofPassed>, AuthError> {
         if !dpop_scheme {
             return match (bound_to, self.required) {
                 // A bound token without its proof is a stolen one's use (no downgrade).
@@ -210,16 +223,25 @@ impl Dpop {
             .rules
             .verify(proof, &request, now)
             .map_err(AuthError::InvalidDpopProof)?;
-        if let Some(nonces) = &self.nonces
-            && !proof.nonce().is_some_and(|nonce| nonces.check(nonce, now))
-        {
-            return Err(AuthError::InvalidDpopProof(DpopError::UseNonce));
+        let mut next_nonce = None;
+        if let Some(nonces) = &self.nonces {
+            match proof.nonce() {
+                Some(nonce) if nonces.check(nonce, now) => {
+                    next_nonce = nonces
+                        .newer_than(nonce, now)
+                        .and_then(|next| HeaderValue::try_from(next).ok());
+                }
+                _ => return Err(AuthError::InvalidDpopProof(DpopError::UseNonce)),
+            }
         }
         let bound_to = bound_to.ok_or(AuthError::DpopBinding)?;
         proof
             .check_binding(bound_to)
             .map_err(|_| AuthError::DpopBinding)?;
-        Ok(Some(proof.replay(now)))
+        Ok(Some(ProofPassed {
+            replay: proof.replay(now),
+            next_nonce: next_nonce.map(NextNonce),
+        }))
     }
 
     /// Accepts a proof once, across every instance sharing the store.

@@ -102,6 +102,23 @@ impl Nonces {
                 .is_ok()
     }
 
+    /// The current nonce, when `nonce` (one [`check`](Self::check) took) was given out in an
+    /// earlier lifetime: what to send in `DPoP-Nonce` with a successful response, so that a
+    /// client moves on before its nonce expires (RFC 9449 §8.2). `None` while it is current.
+    ///
+    /// ```
+    /// # let nonces = tower_jwt_auth::dpop::Nonces::new(b"a secret of at least 32 bytes, shared!")?
+    /// #     .lifetime(std::time::Duration::from_secs(60));
+    /// let nonce = nonces.current(1_800_000_000);
+    /// assert_eq!(nonces.newer_than(&nonce, 1_800_000_059), None);
+    /// assert_eq!(nonces.newer_than(&nonce, 1_800_000_060), Some(nonces.current(1_800_000_060)));
+    /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
+    /// ```
+    pub fn newer_than(&self, nonce: &str, now: u64) -> Option<String> {
+        let window = nonce.split_once('.')?.0.parse::<u64>().ok()?;
+        (window < now / self.lifetime).then(|| self.current(now))
+    }
+
     fn mac(&self, window: u64) -> String {
         // HMAC over a short message with a key that was accepted: it cannot fail.
         jsonwebtoken::crypto::sign(

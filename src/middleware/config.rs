@@ -16,7 +16,7 @@ use crate::token_source::{Found, TokenSource};
 use crate::verify::{Csrf, Rules};
 
 /// The header that carries a server's DPoP nonce to the client (RFC 9449 §8.1, §9).
-const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+pub(super) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// The header that must echo the CSRF value of a cookie-carried token on unsafe requests,
 /// unless a layer names another ([`JwtLayer::csrf_header`](super::JwtLayer::csrf_header)).

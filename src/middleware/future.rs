@@ -11,19 +11,22 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::ResponseBody;
-use super::config::Config;
+use super::config::{Config, DPOP_NONCE};
+use crate::dpop::NextNonce;
 use crate::error::{Refused, quoted};
 
 /// How the layer answers refusals made inside it: its config, and whether the request used
-/// the `DPoP` scheme (its challenges are then `DPoP` ones).
+/// the `DPoP` scheme (its challenges are then `DPoP` ones); and the newer server nonce any
+/// answer hands the client, when its proof carried an older one.
 pub(crate) struct Policy {
     pub(crate) config: Arc<Config>,
     pub(crate) dpop_request: bool,
+    pub(crate) next_nonce: Option<HeaderValue>,
 }
 
 /// A verification waiting for keys: the request with its claims inserted, or the rejection.
@@ -114,12 +117,17 @@ where
                     service,
                     policy,
                 } => match ready!(auth.as_mut().poll(cx)) {
-                    Ok(request) => {
+                    Ok(mut request) => {
                         let mut service = service
                             .take()
                             .expect("ResponseFuture polled after completion");
+                        let mut policy = policy.take();
+                        // Taken out before the inner service sees the request.
+                        let next_nonce = request.extensions_mut().remove::<NextNonce>();
+                        if let (Some(policy), Some(NextNonce(nonce))) = (&mut policy, next_nonce) {
+                            policy.next_nonce = Some(nonce);
+                        }
                         let future = service.call(request);
-                        let policy = policy.take();
                         this.kind.set(Kind::Inner { future, policy });
                     }
                     Err(response) => this.kind.set(Kind::Rejected {
@@ -135,6 +143,11 @@ where
 /// it, keeping the headers other layers set on the way out.
 fn answer_inner<B>(policy: &Policy, mut response: Response<B>) -> Response<ResponseBody<B>> {
     let config = &policy.config;
+    if let Some(nonce) = &policy.next_nonce
+        && !response.headers().contains_key(DPOP_NONCE)
+    {
+        response.headers_mut().insert(DPOP_NONCE, nonce.clone());
+    }
     let Some(Refused(error)) = response.extensions_mut().remove::<Refused>() else {
         if let Some(url) = &config.resource_metadata {
             name_metadata(response.headers_mut(), url);

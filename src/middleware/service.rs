@@ -16,6 +16,7 @@ use super::body::ResponseBody;
 use super::config::Config;
 use super::future::{Policy, ResponseFuture};
 use crate::auth::{Auth, Unauthenticated};
+use crate::dpop::{NextNonce, ProofPassed};
 use crate::error::AuthError;
 use crate::observe;
 use crate::verify::Attempt;
@@ -120,7 +121,7 @@ where
                         let claims = accepted.claims;
                         match checked {
                             Ok(None) => Ok(Some(claims)),
-                            Ok(Some(replay)) => return self.bind_later(req, claims, dpop, replay),
+                            Ok(Some(passed)) => return self.bind_later(req, claims, dpop, passed),
                             Err(error) => Err(error),
                         }
                     }
@@ -173,6 +174,7 @@ where
                 .rules
                 .verify_after_fetch::<C>(&token, pending, csrf)
                 .await;
+            let mut next_nonce = None;
             let bound = match (verdict, &config.dpop) {
                 (Ok(accepted), Some(dpop)) => {
                     let now = config.rules.clock.now();
@@ -180,13 +182,16 @@ where
                     let claims = accepted.claims;
                     match dpop.check(dpop_scheme, &token, bound_to, &req, now) {
                         Ok(None) => Ok(claims),
-                        Ok(Some(replay)) => dpop.first_use(&replay).await.map(|()| claims),
+                        Ok(Some(passed)) => {
+                            next_nonce = passed.next_nonce;
+                            dpop.first_use(&passed.replay).await.map(|()| claims)
+                        }
                         Err(error) => Err(error),
                     }
                 }
                 (verdict, _) => verdict.map(|accepted| accepted.claims),
             };
-            admit(&config, req, bound)
+            admit(&config, req, bound, next_nonce)
         })
     }
 
@@ -197,7 +202,7 @@ where
         req: Request<ReqBody>,
         claims: std::sync::Arc<C>,
         dpop: std::sync::Arc<crate::dpop::Dpop>,
-        replay: crate::dpop::Replay,
+        passed: ProofPassed,
     ) -> ResponseFuture<S, ReqBody>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
@@ -205,8 +210,8 @@ where
     {
         let config = self.config.clone();
         self.later(true, async move {
-            let bound = dpop.first_use(&replay).await.map(|()| claims);
-            admit(&config, req, bound)
+            let bound = dpop.first_use(&passed.replay).await.map(|()| claims);
+            admit(&config, req, bound, passed.next_nonce)
         })
     }
 
@@ -227,18 +232,23 @@ where
     }
 }
 
-/// The request with its claims, on its way to the inner service, or the layer's refusal.
+/// The request with its claims (and the nonce its response hands out), on its way to the
+/// inner service, or the layer's refusal.
 // The output of a pending verification (`PendingAuth`), moved once per such request.
 #[allow(clippy::result_large_err)]
 fn admit<B, C: Send + Sync + 'static>(
     config: &Config,
     mut req: Request<B>,
     verdict: Result<std::sync::Arc<C>, AuthError>,
+    next_nonce: Option<NextNonce>,
 ) -> Result<Request<B>, Response<Bytes>> {
     match verdict {
         Ok(claims) => {
             observe::accepted();
             req.extensions_mut().insert(Auth(claims));
+            if let Some(nonce) = next_nonce {
+                req.extensions_mut().insert(nonce);
+            }
             Ok(req)
         }
         Err(error) => Err(config.reject(&error, req.headers())),
@@ -251,6 +261,7 @@ impl<S, C> JwtService<S, C> {
         self.config.answers_inner_refusals().then(|| Policy {
             config: self.config.clone(),
             dpop_request,
+            next_nonce: None,
         })
     }
 }

@@ -1,8 +1,10 @@
 //! Server nonces for DPoP proofs (`Dpop::nonces`, RFC 9449 §9), with proofs from the
 //! independent client in `tests/common/dpop.rs`: a proof without a nonce, or with one that is
 //! stale, forged, from another secret or from two lifetimes ahead, is refused 401 `use_dpop_nonce` with a
-//! fresh nonce in `DPoP-Nonce`; the client retries with it and passes; instances that share the
-//! secret share the nonces; bearer tokens need none; gRPC calls get the nonce too.
+//! fresh nonce in `DPoP-Nonce`; the client retries with it and passes; a success with a nonce
+//! from the lifetime before hands out the current one; instances that share the secret share
+//! the nonces; bearer tokens need none; gRPC calls get the nonce too; keys fetched from a JWKS
+//! at the first request change none of this.
 #![cfg(all(feature = "axum", feature = "test-util"))]
 
 use crate::common;
@@ -18,8 +20,8 @@ use common::{Reply, send};
 use serde_json::{Value, json};
 use tower_jwt_auth::clock::ManualClock;
 use tower_jwt_auth::dpop::{Dpop, Nonces};
-use tower_jwt_auth::test_util::TestKey;
-use tower_jwt_auth::{Auth, JwtLayer};
+use tower_jwt_auth::test_util::{MockProvider, TestKey};
+use tower_jwt_auth::{Auth, JwtLayer, RemoteJwks, Requirement};
 
 const NOW: u64 = 1_800_000_000;
 const ORIGIN: &str = "https://api.example.com";
@@ -45,12 +47,7 @@ fn api(key: &TestKey, secret: &[u8]) -> Api {
         .dpop(Dpop::allowed(ORIGIN).unwrap().nonces(nonces));
     let client = Client::new(7);
     let token = common::bound_token(key, &layer, &client);
-    let app = Router::new()
-        .route(
-            "/orders",
-            get(|Auth(c): Auth<Value>| async move { Json(c) }),
-        )
-        .layer(layer);
+    let app = routes(layer);
     Api {
         app,
         clock,
@@ -59,10 +56,27 @@ fn api(key: &TestKey, secret: &[u8]) -> Api {
     }
 }
 
+/// `/orders` for any authenticated caller, `/admin` for the scope `admin` only, under `layer`.
+fn routes(layer: JwtLayer<Value>) -> Router {
+    let admin = Requirement::<Value>::scope("admin");
+    Router::new()
+        .route(
+            "/orders",
+            get(|Auth(c): Auth<Value>| async move { Json(c) }),
+        )
+        .route("/admin", get(|| async { "ok" }).layer(admin.layer()))
+        .layer(layer)
+}
+
 impl Api {
     /// `GET /orders` with the token and a proof made at the clock's now with `nonce`.
     async fn call(&self, jti: &str, nonce: Option<&str>) -> Reply {
-        let uri = format!("{ORIGIN}/orders");
+        self.call_path("/orders", jti, nonce).await
+    }
+
+    /// `GET path` with the token and a proof made at the clock's now with `nonce`.
+    async fn call_path(&self, path: &str, jti: &str, nonce: Option<&str>) -> Reply {
+        let uri = format!("{ORIGIN}{path}");
         let now = self.clock.now();
         let proof = match nonce {
             Some(nonce) => self
@@ -70,11 +84,18 @@ impl Api {
                 .proof_with_nonce("GET", &uri, &self.token, jti, now, nonce),
             None => self.client.proof_for("GET", &uri, &self.token, now, jti),
         };
-        let request = Request::get("/orders")
+        let request = Request::get(path)
             .header("authorization", format!("DPoP {}", self.token))
             .header("dpop", proof);
         send(&self.app, request.body(Body::empty()).unwrap()).await
     }
+}
+
+/// The nonces the tests' layers make, for the test to compute what they hand out.
+fn nonces() -> Nonces {
+    Nonces::new(SECRET)
+        .unwrap()
+        .lifetime(Duration::from_secs(60))
 }
 
 /// The nonce a refusal hands out, after checking it is a `use_dpop_nonce` one.
@@ -113,6 +134,84 @@ async fn a_nonce_is_good_for_one_to_two_lifetimes_then_a_new_one_is_handed_out()
     let fresh = use_nonce(&api.call("p-3", Some(&nonce)).await);
     assert_ne!(fresh, nonce);
     assert_eq!(api.call("p-4", Some(&fresh)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_success_with_the_last_lifetimes_nonce_hands_out_the_current_one() {
+    let api = api(&TestKey::hs256(), SECRET);
+    let nonce = use_nonce(&api.call("p-1", None).await);
+    api.clock.advance(Duration::from_secs(59));
+    let current = api.call("p-2", Some(&nonce)).await;
+    assert_eq!(current.status, StatusCode::OK);
+    assert!(current.headers.get("dpop-nonce").is_none(), "still current");
+
+    // The next lifetime: the nonce still passes, and the answer carries its successor
+    // (RFC 9449 §8.2), so the client never meets a `use_dpop_nonce` refusal.
+    api.clock.advance(Duration::from_secs(1));
+    let renewed = api.call("p-3", Some(&nonce)).await;
+    assert_eq!(renewed.status, StatusCode::OK, "{:?}", renewed.body);
+    assert_eq!(renewed.body["sub"], "ada");
+    let next = renewed.headers["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_eq!(next, nonces().current(NOW + 60));
+    assert_ne!(next, nonce);
+    let moved_on = api.call("p-4", Some(&next)).await;
+    assert_eq!(moved_on.status, StatusCode::OK);
+    assert!(moved_on.headers.get("dpop-nonce").is_none());
+
+    // A refusal made inside the layer (a missing scope) hands it out as well.
+    let forbidden = api.call_path("/admin", "p-5", Some(&nonce)).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert_eq!(forbidden.headers["dpop-nonce"], next.as_str());
+    // A refused proof gets no successor to a nonce it did not prove: a replay is refused as one.
+    let replayed = api.call("p-3", Some(&nonce)).await;
+    assert_eq!(replayed.status, StatusCode::UNAUTHORIZED);
+    assert!(replayed.headers.get("dpop-nonce").is_none());
+}
+
+#[tokio::test]
+async fn nonces_work_alike_when_the_keys_come_from_a_jwks_at_the_first_request() {
+    let provider = MockProvider::start().await.unwrap();
+    let clock = ManualClock::new(NOW + 60);
+    // Not waited for: the first request fetches the keys, then checks the proof.
+    let keys = RemoteJwks::new(&provider.jwks_url()).unwrap();
+    let layer = JwtLayer::<Value>::new(keys)
+        .issuer(provider.issuer())
+        .clock(clock.clone())
+        .dpop(Dpop::required(ORIGIN).unwrap().nonces(nonces()));
+    let client = Client::new(9);
+    let token = provider
+        .issuer_for(&layer)
+        .issue_bound(&json!({"sub": "ada"}), &client.thumbprint())
+        .unwrap()
+        .token;
+    let api = Api {
+        app: routes(layer),
+        clock,
+        token,
+        client,
+    };
+    let older = nonces().current(NOW);
+    let renewed = api.call("j-1", Some(&older)).await;
+    assert_eq!(renewed.status, StatusCode::OK, "{:?}", renewed.body);
+    assert_eq!(
+        renewed.headers["dpop-nonce"],
+        nonces().current(NOW + 60).as_str()
+    );
+    assert_eq!(provider.jwks_requests(), 1);
+    // The same checks as with keys at hand: no nonce, a replay (the same `jti`, all else as
+    // the first call), another key's proof.
+    use_nonce(&api.call("j-2", None).await);
+    assert_eq!(
+        api.call("j-1", Some(&older)).await.description(),
+        "invalid DPoP proof"
+    );
+    let thief = Api {
+        client: Client::new(10),
+        ..api
+    };
+    let stolen = thief.call("j-3", Some(&older)).await;
+    assert_eq!(stolen.status, StatusCode::UNAUTHORIZED);
+    assert!(stolen.headers.get("dpop-nonce").is_none());
 }
 
 #[tokio::test]
