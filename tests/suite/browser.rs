@@ -339,25 +339,35 @@ struct Processes {
 
 impl Browser {
     async fn start(tools: &Tools) -> Self {
-        let port = free_port();
-        let driver = Command::new(&tools.chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let profile = std::env::temp_dir().join(format!(
-            "tower-jwt-auth-chromium-{}-{port}",
-            std::process::id()
-        ));
-        let processes = Processes { driver, profile };
-        let client = connect(port, tools, &processes.profile)
-            .await
-            .unwrap_or_else(|err| panic!("{err}"));
-        Self {
-            client,
-            _processes: processes,
+        // The port is free when picked but not held: another test may take it before
+        // chromedriver binds it, which then exits; another port is tried.
+        for _ in 0..5 {
+            let port = free_port();
+            let mut driver = Command::new(&tools.chromedriver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver");
+            if !listening(&mut driver, port).await {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                continue;
+            }
+            let profile = std::env::temp_dir().join(format!(
+                "tower-jwt-auth-chromium-{}-{port}",
+                std::process::id()
+            ));
+            let processes = Processes { driver, profile };
+            let client = connect(port, tools, &processes.profile)
+                .await
+                .unwrap_or_else(|err| panic!("{err}"));
+            return Self {
+                client,
+                _processes: processes,
+            };
         }
+        panic!("chromedriver found no free port in 5 tries");
     }
 
     /// Ends the session (Chromium quits); dropping then stops chromedriver.
@@ -375,16 +385,29 @@ impl Drop for Processes {
     }
 }
 
-/// Waits (boundedly) for chromedriver, then opens a session in headless Chromium.
-async fn connect(port: u16, tools: &Tools, profile: &Path) -> Result<Client, String> {
+/// Whether `driver` came to listen on `port` (within 15 s) and, once it does, still runs:
+/// `false` when it exited, having found the port taken.
+async fn listening(driver: &mut Child, port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let deadline = Instant::now() + Duration::from_secs(15);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if Instant::now() > deadline {
-            return Err(format!("chromedriver did not listen on {addr}"));
+        if !matches!(driver.try_wait(), Ok(None)) {
+            return false;
         }
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on {addr}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Something listens; chromedriver, if it did not exit on a failed bind.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    matches!(driver.try_wait(), Ok(None))
+}
+
+/// Opens a session in headless Chromium through the chromedriver listening on `port`.
+async fn connect(port: u16, tools: &Tools, profile: &Path) -> Result<Client, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let capabilities = json!({
         "goog:chromeOptions": {
             "binary": tools.chromium,
