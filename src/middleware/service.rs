@@ -16,7 +16,7 @@ use super::body::ResponseBody;
 use super::config::Config;
 use super::future::{Policy, ResponseFuture};
 use crate::auth::{Auth, Unauthenticated};
-use crate::dpop::{NextNonce, ProofPassed};
+use crate::dpop::{Dpop, NextNonce, ProofPassed};
 use crate::error::AuthError;
 use crate::observe;
 use crate::verify::Attempt;
@@ -174,22 +174,18 @@ where
                 .rules
                 .verify_after_fetch::<C>(&token, pending, csrf)
                 .await;
-            let mut next_nonce = None;
-            let bound = match (verdict, &config.dpop) {
+            let (bound, next_nonce) = match (verdict, &config.dpop) {
                 (Ok(accepted), Some(dpop)) => {
                     let now = config.rules.clock.now();
                     let bound_to = accepted.bound_to.as_deref();
                     let claims = accepted.claims;
                     match dpop.check(dpop_scheme, &token, bound_to, &req, now) {
-                        Ok(None) => Ok(claims),
-                        Ok(Some(passed)) => {
-                            next_nonce = passed.next_nonce;
-                            dpop.first_use(&passed.replay).await.map(|()| claims)
-                        }
-                        Err(error) => Err(error),
+                        Ok(None) => (Ok(claims), None),
+                        Ok(Some(passed)) => take_proof(dpop, claims, passed).await,
+                        Err(error) => (Err(error), None),
                     }
                 }
-                (verdict, _) => verdict.map(|accepted| accepted.claims),
+                (verdict, _) => (verdict.map(|accepted| accepted.claims), None),
             };
             admit(&config, req, bound, next_nonce)
         })
@@ -200,8 +196,8 @@ where
     fn bind_later<ReqBody, ResBody>(
         &mut self,
         req: Request<ReqBody>,
-        claims: std::sync::Arc<C>,
-        dpop: std::sync::Arc<crate::dpop::Dpop>,
+        claims: Arc<C>,
+        dpop: Arc<Dpop>,
         passed: ProofPassed,
     ) -> ResponseFuture<S, ReqBody>
     where
@@ -210,8 +206,8 @@ where
     {
         let config = self.config.clone();
         self.later(true, async move {
-            let bound = dpop.first_use(&passed.replay).await.map(|()| claims);
-            admit(&config, req, bound, passed.next_nonce)
+            let (bound, next_nonce) = take_proof(&dpop, claims, passed).await;
+            admit(&config, req, bound, next_nonce)
         })
     }
 
@@ -232,6 +228,17 @@ where
     }
 }
 
+/// The end of a DPoP request whose proof passed the checks made at once: its single use, then
+/// the claims, and the nonce its response hands out.
+async fn take_proof<C>(
+    dpop: &Dpop,
+    claims: Arc<C>,
+    passed: ProofPassed,
+) -> (Result<Arc<C>, AuthError>, Option<NextNonce>) {
+    let verdict = dpop.first_use(&passed.replay).await.map(|()| claims);
+    (verdict, passed.next_nonce)
+}
+
 /// The request with its claims (and the nonce its response hands out), on its way to the
 /// inner service, or the layer's refusal.
 // The output of a pending verification (`PendingAuth`), moved once per such request.
@@ -239,7 +246,7 @@ where
 fn admit<B, C: Send + Sync + 'static>(
     config: &Config,
     mut req: Request<B>,
-    verdict: Result<std::sync::Arc<C>, AuthError>,
+    verdict: Result<Arc<C>, AuthError>,
     next_nonce: Option<NextNonce>,
 ) -> Result<Request<B>, Response<Bytes>> {
     match verdict {
