@@ -21,6 +21,7 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// A store in sync with the Redis at `url`, with the default timeouts.
 async fn synced_store(url: &str) -> RedisStore {
     let store = RedisStore::new(url).unwrap();
     store.ready(READY).await.unwrap();
@@ -418,11 +419,59 @@ async fn invalid_url_is_an_error_at_once() {
 
 #[tokio::test]
 async fn debug_shows_the_address_but_never_the_password() {
-    let store = RedisStore::new("redis://user:s3cret-pw@127.0.0.1:1/0").unwrap();
-    let debug = format!("{store:?}");
-    assert!(debug.contains("127.0.0.1:1"), "{debug}");
-    assert!(debug.contains("tower-jwt-auth"), "{debug}");
-    assert!(!debug.contains("s3cret-pw"), "{debug}");
+    let url = "redis://user:s3cret-pw@127.0.0.1:1/0";
+    let builder = RedisStore::builder(url);
+    let store = builder.clone().build().unwrap();
+    for debug in [format!("{store:?}"), format!("{builder:?}")] {
+        assert!(debug.contains("127.0.0.1:1"), "{debug}");
+        assert!(debug.contains("tower-jwt-auth"), "{debug}");
+        assert!(!debug.contains("s3cret-pw"), "{debug}");
+    }
+    let unparsable = format!("{:?}", RedisStore::builder("redis://user:s3cret-pw@[::1"));
+    assert!(!unparsable.contains("s3cret-pw"), "{unparsable}");
+}
+
+#[tokio::test]
+async fn zero_timeouts_are_refused_at_build() {
+    for (connect, response) in [
+        (Duration::ZERO, Duration::from_secs(1)),
+        (Duration::from_secs(1), Duration::ZERO),
+    ] {
+        let err = RedisStore::builder("redis://127.0.0.1:1")
+            .timeouts(connect, response)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("timeouts of zero"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_longer_response_timeout_rides_out_a_stall_the_default_one_does_not() {
+    let redis = RedisServer::start();
+    let proxy = Proxy::start(redis.port()).await;
+    let default = synced_store(&proxy.url()).await;
+    let patient = RedisStore::builder(&proxy.url())
+        .timeouts(Duration::from_secs(1), Duration::from_secs(8))
+        .build()
+        .unwrap();
+    patient.ready(READY).await.unwrap();
+
+    // Nothing comes back through the proxy: the default store gives up on its next PING
+    // (within about 1.5 s); the patient one is still waiting for its answer then, as it
+    // would for a slow Redis, and keeps answering from its mirror.
+    proxy.set(Mode::Blackhole);
+    eventually(Duration::from_secs(5), || unavailable(&default))
+        .await
+        .expect("the default store never noticed");
+    assert!(
+        patient.is_synced(),
+        "the patient store gave up within its timeout"
+    );
+    assert!(!revoked(&patient, "jti", None));
+    // It does notice in the end: a PING every second, answered within 8 s.
+    eventually(Duration::from_secs(15), || unavailable(&patient))
+        .await
+        .expect("the patient store never noticed");
 }
 
 #[test]

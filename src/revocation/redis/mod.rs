@@ -19,7 +19,7 @@ use super::{Revocation, RevocationStore, StoreError, StoreFuture};
 use crate::clock::Clock;
 use crate::task::Task;
 use names::message;
-use sync::State;
+use sync::{State, Timeouts};
 
 mod names;
 mod sync;
@@ -77,10 +77,11 @@ struct Inner {
 /// # Ok::<(), tower_jwt_auth::revocation::StoreError>(())
 /// ```
 #[must_use = "a RedisStoreBuilder does nothing until it is built"]
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RedisStoreBuilder {
     url: String,
     prefix: String,
+    timeouts: Timeouts,
 }
 
 impl RedisStore {
@@ -99,6 +100,7 @@ impl RedisStore {
         RedisStoreBuilder {
             url: url.to_owned(),
             prefix: DEFAULT_PREFIX.to_owned(),
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -168,6 +170,27 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// The connect timeout (default 1 s) and the response timeout of every command (default
+    /// 500 ms), the PING that watches the connection included: a connection that stops
+    /// answering is noticed within a second plus the response timeout, and the layer fails
+    /// closed from then until the store has resynced. Raise them for a Redis that can be slow to
+    /// answer (another region, a busy server) rather than fail closed on each slow reply.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_jwt_auth::revocation::RedisStore;
+    ///
+    /// let store = RedisStore::builder("redis://127.0.0.1:6379")
+    ///     .timeouts(Duration::from_secs(2), Duration::from_secs(2))
+    ///     .build()?;
+    /// assert!(RedisStore::builder("redis://127.0.0.1:6379").timeouts(Duration::ZERO, Duration::ZERO).build().is_err());
+    /// # Ok::<(), tower_jwt_auth::revocation::StoreError>(())
+    /// ```
+    pub fn timeouts(mut self, connect: Duration, response: Duration) -> Self {
+        self.timeouts = Timeouts { connect, response };
+        self
+    }
+
     /// The store: the URL checked, and the background task (connect, load the live
     /// revocations, follow them, retry with backoff) started when a Tokio runtime is current,
     /// else at the first use inside one. Returns at once, whether Redis is up or not: await
@@ -175,8 +198,14 @@ impl RedisStoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Unavailable`] when the URL is not a Redis URL this build can use.
+    /// [`StoreError::Unavailable`] when the URL is not a Redis URL this build can use, or a
+    /// timeout is zero (no command could ever answer).
     pub fn build(self) -> Result<RedisStore, StoreError> {
+        if self.timeouts.connect.is_zero() || self.timeouts.response.is_zero() {
+            return Err(StoreError::unavailable(
+                "Redis timeouts of zero: no command could ever answer; give each at least a few milliseconds",
+            ));
+        }
         let invalid = |e: RedisError| StoreError::unavailable(format!("invalid Redis URL: {e}"));
         let info = self.url.as_str().into_connection_info().map_err(invalid)?;
         // Pub/sub and commands share one connection, which RESP3 allows.
@@ -186,7 +215,7 @@ impl RedisStoreBuilder {
             .set_protocol(ProtocolVersion::RESP3);
         let client = Client::open(info.set_redis_settings(settings)).map_err(invalid)?;
         let inner = Arc::new(Inner {
-            state: Arc::new(State::new(client, &self.prefix)),
+            state: Arc::new(State::new(client, &self.prefix, self.timeouts)),
             task: Task::default(),
         });
         inner.ensure_running();
@@ -267,6 +296,23 @@ impl RevocationStore for RedisStore {
             return Err(StoreError::unavailable(NOT_SYNCED));
         }
         Ok(state.read_mirror().is_revoked(jti, sid, now))
+    }
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The address only: the URL may carry a password.
+        let addr = self.url.as_str().into_connection_info();
+        let addr = addr.as_ref().map(|info| info.addr());
+        let mut debug = f.debug_struct("RedisStoreBuilder");
+        match addr {
+            Ok(addr) => debug.field("addr", &format_args!("{addr}")),
+            Err(_) => debug.field("addr", &"(not a Redis URL)"),
+        };
+        debug
+            .field("prefix", &self.prefix)
+            .field("timeouts", &self.timeouts)
+            .finish()
     }
 }
 

@@ -17,18 +17,32 @@ use super::unix_now;
 use crate::revocation::{Entries, StoreError};
 use crate::task::{lock, read, write};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Bounds every command, the PING included: a half-dead connection is noticed within
-/// `PING_EVERY + RESPONSE_TIMEOUT`.
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 const PING_EVERY: Duration = Duration::from_secs(1);
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const SCAN_COUNT: usize = 1000;
 
+/// How long the store waits to connect, and for the answer to each command: the PING's too,
+/// so a half-dead connection is noticed within `PING_EVERY + response`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Timeouts {
+    pub(super) connect: Duration,
+    pub(super) response: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(1),
+            response: Duration::from_millis(500),
+        }
+    }
+}
+
 /// What the handles share with the background task.
 pub(super) struct State {
     client: Client,
+    timeouts: Timeouts,
     pub(super) names: KeyNames,
     mirror: RwLock<Entries>,
     /// Whether the background task exists; cleared by its [`Running`] guard.
@@ -65,9 +79,10 @@ impl fmt::Display for Lost {
 }
 
 impl State {
-    pub(super) fn new(client: Client, prefix: &str) -> Self {
+    pub(super) fn new(client: Client, prefix: &str, timeouts: Timeouts) -> Self {
         Self {
             client,
+            timeouts,
             names: KeyNames::new(prefix),
             mirror: RwLock::default(),
             running: AtomicBool::new(false),
@@ -119,8 +134,8 @@ impl State {
     async fn session(&self) -> Result<Infallible, Lost> {
         let (push_tx, mut pushes) = mpsc::unbounded_channel();
         let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(self.timeouts.connect))
+            .set_response_timeout(Some(self.timeouts.response))
             .set_push_sender(push_tx);
         let mut conn = self
             .client
