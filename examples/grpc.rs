@@ -2,12 +2,14 @@
 //! request extensions.
 //!
 //! ```sh
-//! JWT_SECRET=$(openssl rand -base64 48) cargo run --example grpc
+//! cargo run --example grpc
 //! ```
 //!
-//! On start it prints a 15-minute access token and a `grpcurl` command that uses it.
-//! `JWT_SECRET` is the HS256 secret (at least 32 bytes; a random one is made when unset),
-//! `BIND` the listen address (default `127.0.0.1:50051`).
+//! Without `JWT_SECRET` it makes a random HS256 secret and prints a 15-minute access token and a
+//! `grpcurl` command that uses it (the token dies with the process). With `JWT_SECRET` (at least
+//! 32 bytes, shared with the service that mints the tokens) it prints no token: one signed with
+//! a real secret does not belong in logs. `BIND` is the listen address (default
+//! `127.0.0.1:50051`).
 //!
 //! `Server::builder().layer(..)` guards every service on the server. To guard one service and
 //! leave others (say `grpc.health.v1`) open, add it with
@@ -72,7 +74,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let addr: SocketAddr = bind
         .parse()
         .map_err(|e| format!("BIND={bind:?} is not a socket address: {e}"))?;
-    let secret = secret_from_env()?;
+    let (secret, random) = secret_from_env()?;
     let verifying = VerifyingKey::hs256(&secret).map_err(|e| format!("JWT_SECRET: {e}"))?;
     let signing = SigningKey::hs256(&secret).map_err(|e| format!("JWT_SECRET: {e}"))?;
 
@@ -84,18 +86,23 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     let access = TokenType::claim("type", "access");
     let layer = JwtLayer::<Claims>::new(verifying).token_type(access.clone());
-    let issuer = TokenIssuer::new(signing).token_type(access);
-    let demo = issuer.issue(&Claims {
-        sub: "demo-user".to_owned(),
-    })?;
-    eprintln!(
-        "greeter listening on {addr}; try it (the token expires in {} s):\n\n  \
-         grpcurl -plaintext -proto examples/grpc_proto/greeter.proto \\\n    \
-         -H 'authorization: Bearer {}' \\\n    \
-         -d '{{\"name\": \"Ferris\"}}' {addr} greeter.Greeter/SayHello\n",
-        demo.expires_in(),
-        demo.token,
-    );
+    eprintln!("listening on http://{addr} (gRPC: greeter.Greeter)");
+    if random {
+        let issuer = TokenIssuer::new(signing).token_type(access);
+        let demo = issuer.issue(&Claims {
+            sub: "demo-user".to_owned(),
+        })?;
+        eprintln!(
+            "try it (the token expires in {} s, the secret with this process):\n\n  \
+             grpcurl -plaintext -proto examples/grpc_proto/greeter.proto \\\n    \
+             -H 'authorization: Bearer {}' \\\n    \
+             -d '{{\"name\": \"Ferris\"}}' {addr} greeter.Greeter/SayHello\n",
+            demo.expires_in(),
+            demo.token,
+        );
+    } else {
+        eprintln!("tokens: HS256 under JWT_SECRET, with the claim \"type\": \"access\"");
+    }
 
     Server::builder()
         .layer(layer)
@@ -109,16 +116,17 @@ async fn run() -> Result<(), Box<dyn Error>> {
 }
 
 /// The HS256 secret from `JWT_SECRET`, or a random one for this run when it is unset.
-fn secret_from_env() -> Result<Vec<u8>, Box<dyn Error>> {
+/// `JWT_SECRET`, or a random secret (`true`) when it is unset.
+fn secret_from_env() -> Result<(Vec<u8>, bool), Box<dyn Error>> {
     match std::env::var("JWT_SECRET") {
-        Ok(secret) => Ok(secret.into_bytes()),
+        Ok(secret) => Ok((secret.into_bytes(), false)),
         Err(std::env::VarError::NotPresent) => {
             let mut bytes = [0u8; 32];
             getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for a secret: {e}"))?;
             eprintln!(
                 "JWT_SECRET is unset: using a random secret, so tokens die with this process"
             );
-            Ok(bytes.to_vec())
+            Ok((bytes.to_vec(), true))
         }
         Err(std::env::VarError::NotUnicode(_)) => Err("JWT_SECRET is not valid UTF-8".into()),
     }

@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -62,6 +63,7 @@ pub type Quickstart = Example;
 pub struct Example {
     child: Child,
     base: String,
+    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Example {
@@ -107,18 +109,34 @@ impl Example {
             .stdout(Stdio::null());
         let mut child = command.spawn().unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
         let base = loop {
             let line = lines
                 .next()
                 .unwrap_or_else(|| panic!("example {name} exited before listening"))
                 .unwrap();
+            stderr.lock().unwrap().push(line.clone());
             if let Some(rest) = line.strip_prefix("listening on ") {
                 break rest.split_whitespace().next().unwrap_or(rest).to_owned();
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, base }
+        let kept = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Self {
+            child,
+            base,
+            stderr,
+        }
+    }
+
+    /// What it has written to stderr so far, one line each.
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,7 +1,10 @@
 //! The gRPC example's service behind `JwtLayer`, served by tonic on a loopback port and called
 //! by a tonic client: what a refused call looks like on the wire (gRPC code and message), and
-//! that an accepted call hands the verified claims to the handler.
+//! that an accepted call hands the verified claims to the handler; and the example itself, run
+//! as its README says, with the demo token it prints (only for its random secret).
 
+use crate::common::wait::eventually_some;
+use crate::examples::Example;
 use crate::greeter;
 
 use std::net::SocketAddr;
@@ -250,5 +253,73 @@ async fn bearer_scheme_without_token_is_unauthenticated_invalid_request() {
         &status,
         Code::Unauthenticated,
         "malformed or repeated credentials",
+    );
+}
+
+/// A client of the running `grpc` example.
+async fn example_client(example: &Example) -> GreeterClient {
+    let channel = Channel::from_shared(example.url(""))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    GreeterClient::new(channel)
+}
+
+#[tokio::test]
+async fn the_example_prints_a_demo_token_for_its_random_secret_and_it_works() {
+    let example = Example::run("grpc", &[]);
+    let token = eventually_some(Duration::from_secs(10), || async {
+        example.stderr().iter().find_map(|line| {
+            let rest = line.trim().strip_prefix("-H 'authorization: Bearer ")?;
+            Some(rest.split('\'').next()?.to_owned())
+        })
+    })
+    .await
+    .expect("no demo token printed");
+    let mut client = example_client(&example).await;
+    let reply = client.say_hello(hello(&[&bearer(&token)])).await.unwrap();
+    assert_eq!(
+        reply.get_ref().message,
+        "Hello, Ferris! You are signed in as demo-user."
+    );
+    // The same token with another signature is refused.
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let other = if signature.starts_with('A') { "B" } else { "A" };
+    let forged = format!("{signed}.{other}{}", &signature[1..]);
+    let status = client
+        .say_hello(hello(&[&bearer(&forged)]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+}
+
+#[tokio::test]
+async fn with_a_real_secret_the_example_prints_no_token_and_takes_the_issuers() {
+    let secret = std::str::from_utf8(SECRET).unwrap();
+    let example = Example::run("grpc", &[("JWT_SECRET", secret)]);
+    let told = eventually_some(Duration::from_secs(10), || async {
+        let stderr = example.stderr();
+        stderr
+            .iter()
+            .any(|l| l.starts_with("tokens: "))
+            .then_some(stderr)
+    })
+    .await
+    .expect("the example never said which tokens it takes");
+    assert!(
+        !told
+            .iter()
+            .any(|l| l.contains("Bearer ") || l.contains("eyJ")),
+        "a token signed with the real secret was printed: {told:?}"
+    );
+    let mut client = example_client(&example).await;
+    let reply = client
+        .say_hello(hello(&[&bearer(&access_token("ada"))]))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.get_ref().message,
+        "Hello, Ferris! You are signed in as ada."
     );
 }
