@@ -388,6 +388,7 @@ mod observe;
 #[cfg(feature = "utoipa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
 pub mod openapi;
+mod redact;
 pub mod revocation;
 mod task;
 #[cfg(feature = "test-util")]

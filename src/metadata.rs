@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::authorize::Requirement;
 use crate::middleware::JwtLayer;
+use crate::redact::UrlText;
 
 /// The well-known path segment of RFC 9728 §3.
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
@@ -66,7 +67,8 @@ pub struct ResourceMetadata {
     path: String,
 }
 
-/// Why a resource identifier or a URL in the metadata was refused.
+/// Why a resource identifier or a URL in the metadata was refused; each holds the URL as
+/// given less its user information, query and fragment, which may carry a credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MetadataError {
@@ -282,10 +284,15 @@ impl axum_core::response::IntoResponse for ResourceMetadata {
     }
 }
 
+/// `url` as an error may show it.
+fn shown(url: &str) -> String {
+    UrlText(url).to_string()
+}
+
 /// `url` as an absolute `https` URL without a fragment (`http` for loopback hosts).
 fn checked_url(url: &str) -> Result<Uri, MetadataError> {
     if url.contains('#') {
-        return Err(MetadataError::Fragment(url.to_owned()));
+        return Err(MetadataError::Fragment(shown(url)));
     }
     // Only what a URI holds unescaped (RFC 3986 §2): no space, quote, backslash or non-ASCII,
     // which would end up unescaped or dropped in a challenge's quoted string.
@@ -293,16 +300,16 @@ fn checked_url(url: &str) -> Result<Uri, MetadataError> {
         .bytes()
         .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
     {
-        return Err(MetadataError::NotAUrl(url.to_owned()));
+        return Err(MetadataError::NotAUrl(shown(url)));
     }
     let uri: Uri = url
         .parse()
-        .map_err(|_| MetadataError::NotAUrl(url.to_owned()))?;
+        .map_err(|_| MetadataError::NotAUrl(shown(url)))?;
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-        return Err(MetadataError::NotAUrl(url.to_owned()));
+        return Err(MetadataError::NotAUrl(shown(url)));
     };
     if authority.as_str().contains('@') {
-        return Err(MetadataError::UserInfo(url.to_owned()));
+        return Err(MetadataError::UserInfo(shown(url)));
     }
     let host = authority
         .host()
@@ -315,8 +322,8 @@ fn checked_url(url: &str) -> Result<Uri, MetadataError> {
     match scheme {
         "https" => Ok(uri),
         "http" if loopback => Ok(uri),
-        "http" => Err(MetadataError::NotHttps(url.to_owned())),
-        _ => Err(MetadataError::NotAUrl(url.to_owned())),
+        "http" => Err(MetadataError::NotHttps(shown(url))),
+        _ => Err(MetadataError::NotAUrl(shown(url))),
     }
 }
 

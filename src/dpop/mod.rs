@@ -28,6 +28,7 @@ use http::{HeaderValue, Request, Uri};
 
 use crate::error::AuthError;
 pub use crate::error::DpopError;
+use crate::redact::UrlText;
 use crate::revocation::{MemoryStore, RevocationStore};
 pub use nonce::Nonces;
 pub(crate) use proof::Replay;
@@ -68,7 +69,8 @@ pub(crate) struct ProofPassed {
 #[derive(Clone)]
 pub(crate) struct NextNonce(pub(crate) HeaderValue);
 
-/// A base URL that is not `http(s)://host[:port][/path]` (no query, fragment or userinfo).
+/// A base URL that is not `http(s)://host[:port][/path]` (no query, fragment or userinfo); it
+/// holds the URL as given less those, which may carry a credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidBaseUrl(pub String);
 
@@ -101,7 +103,7 @@ impl Dpop {
     /// [`InvalidBaseUrl`] for anything but `http(s)://host[:port][/path]` (no query, fragment or
     /// userinfo).
     pub fn allowed(base: &str) -> Result<Self, InvalidBaseUrl> {
-        let invalid = || InvalidBaseUrl(base.to_owned());
+        let invalid = || InvalidBaseUrl(UrlText(base).to_string());
         let trimmed = base.strip_suffix('/').unwrap_or(base);
         let uri: Uri = trimmed.parse().map_err(|_| invalid())?;
         let plain = matches!(uri.scheme_str(), Some("https" | "http"))

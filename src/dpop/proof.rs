@@ -1,6 +1,7 @@
 //! The check of one DPoP proof JWT against the request it came with and the access token it
 //! accompanies (RFC 9449 §4.3), all but the replay and nonce checks, which need state.
 
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use crate::error::DpopError;
 use crate::keys::VerifyingKey;
+use crate::redact::UrlText;
 use crate::revocation::{RevocationStore, StoreError};
 use crate::verify::media_type_eq;
 
@@ -31,8 +33,18 @@ pub struct ProofRules {
     window: Duration,
 }
 
-/// The request a proof came with, as the client addressed it.
-#[derive(Clone, Copy, Debug)]
+/// The request a proof came with, as the client addressed it. Its `Debug` shows neither the
+/// access token nor the URI's query.
+///
+/// ```
+/// let request = tower_jwt_auth::dpop::ProofRequest {
+///     method: &http::Method::GET,
+///     uri: "https://api.example.com/orders?session=s3cret",
+///     access_token: Some("eyJ.s3cret.token"),
+/// };
+/// assert!(!format!("{request:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, Copy)]
 pub struct ProofRequest<'a> {
     /// The request's method, which `htm` must name.
     pub method: &'a Method,
@@ -43,6 +55,16 @@ pub struct ProofRequest<'a> {
     pub uri: &'a str,
     /// The access token presented with the proof, whose hash `ath` must be.
     pub access_token: Option<&'a str>,
+}
+
+impl fmt::Debug for ProofRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProofRequest")
+            .field("method", self.method)
+            .field("uri", &format_args!("{}", UrlText(self.uri)))
+            .field("access_token", &self.access_token.map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 /// A proof that passed [`ProofRules::verify`].

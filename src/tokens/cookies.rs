@@ -159,6 +159,7 @@ impl AuthCookies {
     /// assert!(access.to_str()?.starts_with("access_token="));
     /// assert!(refresh.to_str()?.contains("Path=/refresh"));
     /// assert!(!csrf_cookie.to_str()?.contains("HttpOnly")); // the page reads this one
+    /// assert!(access.is_sensitive()); // a logged response shows no token
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set(&self, pair: &TokenPair, csrf: &str) -> [HeaderValue; 3] {
@@ -207,8 +208,12 @@ impl AuthCookies {
                 i64::try_from(max_age).unwrap_or(i64::MAX),
             ))
             .build();
-        HeaderValue::try_from(cookie.to_string())
-            .expect("cookie names, paths and base64url values are valid header text")
+        let mut value = HeaderValue::try_from(cookie.to_string())
+            .expect("cookie names, paths and base64url values are valid header text");
+        // A token or CSRF value: `Debug` (a logged response) shows `Sensitive`, and HTTP/2
+        // never adds it to its header compression tables.
+        value.set_sensitive(true);
+        value
     }
 }
 

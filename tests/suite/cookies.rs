@@ -292,6 +292,21 @@ fn the_cookie_helpers_set_safe_attributes() {
 }
 
 #[test]
+fn a_logged_response_shows_none_of_the_cookies_values() {
+    let (pair, csrf) = pair_with_csrf(&cookie_sessions());
+    let mut response = http::Response::new(());
+    for value in AuthCookies::new().set(&pair, &csrf) {
+        response.headers_mut().append("set-cookie", value);
+    }
+    // What a tracing layer that logs headers prints.
+    let logged = format!("{response:?}");
+    for secret in [&pair.access.token, &pair.refresh.token, &csrf] {
+        assert!(!logged.contains(secret.as_str()), "{logged}");
+    }
+    assert!(logged.contains("Sensitive"), "{logged}");
+}
+
+#[test]
 fn the_cookie_helpers_clear_every_cookie() {
     for cleared in AuthCookies::new().clear() {
         assert!(cleared.to_str().unwrap().contains("Max-Age=0"));

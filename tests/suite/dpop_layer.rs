@@ -277,6 +277,10 @@ fn a_base_url_with_a_query_fragment_or_credentials_is_refused() {
     }
     assert!(Dpop::allowed("https://api.example.com/").is_ok());
     assert!(Dpop::allowed("http://127.0.0.1:3000").is_ok());
+    // The error names the URL less what may carry a credential.
+    let err = Dpop::allowed("https://user:pw@api.example.com/?key=pw").unwrap_err();
+    assert_eq!(err.0, "https://…@api.example.com/");
+    assert!(!err.to_string().contains("pw"), "{err}");
 }
 
 #[cfg(feature = "redis")]

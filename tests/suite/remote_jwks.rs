@@ -293,24 +293,33 @@ async fn dropping_the_last_handle_stops_background_refreshes() {
 
 #[test]
 fn invalid_urls_are_refused() {
-    for url in [
-        "",
-        "not a url",
-        "/jwks.json",
-        "ftp://idp.example/jwks",
-        "mailto:a@b.example",
+    for (url, shown) in [
+        ("", ""),
+        ("not a url", "not a url"),
+        ("/jwks.json", "/jwks.json"),
+        ("ftp://idp.example/jwks", "ftp://idp.example/jwks"),
+        ("mailto:a@b.example", "…@b.example"),
     ] {
         let err = RemoteJwks::new(url).unwrap_err();
-        assert_eq!((err.kind(), err.url()), (&FetchErrorKind::BadUrl, url));
+        assert_eq!((err.kind(), err.url()), (&FetchErrorKind::BadUrl, shown));
     }
-    for issuer in [
-        "idp.example/realms/demo",
-        "https://idp.example/?realm=demo",
-        "https://idp.example#x",
-        " https://idp.example",
+    // Shown without what may carry a credential: query, fragment, user and password.
+    for (issuer, shown) in [
+        ("idp.example/realms/demo", "idp.example/realms/demo"),
+        ("https://idp.example/?realm=demo", "https://idp.example/"),
+        ("https://idp.example#x", "https://idp.example/"),
+        (" https://idp.example", "https://idp.example/"),
+        (
+            "https://user:pw@idp.example/realms/demo",
+            "https://idp.example/realms/demo",
+        ),
+        (
+            "https://user@idp.example/realms/demo",
+            "https://idp.example/realms/demo",
+        ),
     ] {
         let err = RemoteJwks::discover(issuer).unwrap_err();
-        assert_eq!((err.kind(), err.url()), (&FetchErrorKind::BadUrl, issuer));
+        assert_eq!((err.kind(), err.url()), (&FetchErrorKind::BadUrl, shown));
     }
 }
 
@@ -362,6 +371,33 @@ fn a_bad_url_is_shown_without_its_credentials() {
     assert_eq!(err.kind(), &FetchErrorKind::BadUrl);
     assert_eq!(err.url(), "ftp://idp.example/jwks");
     assert!(!err.to_string().contains("secret"), "{err}");
+    // Text that does not even parse as a URL is cut the same way.
+    for (given, shown) in [
+        ("idp.example/jwks?api_key=secret", "idp.example/jwks"),
+        (
+            "https://user:secret@idp.example:99999/jwks",
+            "https://…@idp.example:99999/jwks",
+        ),
+        ("user:secret@idp.example/jwks#secret", "…@idp.example/jwks"),
+        (
+            "https://idp.example:99999/jwks?secret",
+            "https://idp.example:99999/jwks",
+        ),
+    ] {
+        let builder = RemoteJwks::builder(given);
+        let debug = format!("{builder:?}");
+        let err = builder.build().unwrap_err();
+        assert_eq!((err.kind(), err.url()), (&FetchErrorKind::BadUrl, shown));
+        for text in [err.to_string(), format!("{err:?}"), debug] {
+            assert!(!text.contains("secret"), "{text}");
+        }
+    }
+    let issuer = RemoteJwks::discover("https://user:secret@idp.example/realm").unwrap_err();
+    assert_eq!(
+        issuer.to_string(),
+        "`https://idp.example/realm`: an issuer has no query, fragment, user, password or \
+         surrounding space"
+    );
 }
 
 #[test]

@@ -119,6 +119,7 @@ impl fmt::Display for FetchError {
             FetchErrorKind::BadUrl if self.detail.is_empty() => {
                 write!(f, "`{}` is not an absolute http(s) URL", self.url)
             }
+            FetchErrorKind::BadUrl => write!(f, "`{}`: {}", self.url, self.detail),
             FetchErrorKind::IssuerMismatch { expected, found } => write!(
                 f,
                 "GET {}: the discovery document for `{expected}` names another issuer, `{found}`",

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::Config;
 use super::error::{FetchError, FetchErrorKind};
 use crate::keys::{KeySet, Skipped};
+use crate::redact::UrlText;
 
 /// Real documents are a few KiB: a larger one is refused before it can exhaust memory.
 const MAX_DOCUMENT: usize = 1024 * 1024;
@@ -220,7 +221,7 @@ pub(super) fn http_url(url: &str) -> Result<Url, FetchError> {
             FetchErrorKind::BadUrl,
             "",
         )),
-        _ => Err(FetchError::new(url, FetchErrorKind::BadUrl, "")),
+        _ => Err(FetchError::new(UrlText(url), FetchErrorKind::BadUrl, "")),
     }
 }
 

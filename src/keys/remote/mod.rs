@@ -118,12 +118,21 @@ impl RemoteJwks {
     pub fn discovery_builder(issuer: &str) -> RemoteJwksBuilder {
         let source = (|| {
             let url = fetch::http_url(issuer)?;
-            if url.query().is_some() || url.fragment().is_some() || issuer.trim() != issuer {
-                return Err(FetchError::new(issuer, FetchErrorKind::BadUrl, ""));
+            let plain = url.query().is_none()
+                && url.fragment().is_none()
+                && url.username().is_empty()
+                && url.password().is_none()
+                && issuer.trim() == issuer;
+            if !plain {
+                return Err(FetchError::new(
+                    fetch::Redacted(&url),
+                    FetchErrorKind::BadUrl,
+                    "an issuer has no query, fragment, user, password or surrounding space",
+                ));
             }
             let base = issuer.strip_suffix('/').unwrap_or(issuer);
             let config_url = fetch::http_url(&format!("{base}{WELL_KNOWN}"))
-                .map_err(|_| FetchError::new(issuer, FetchErrorKind::BadUrl, ""))?;
+                .map_err(|_| FetchError::new(fetch::Redacted(&url), FetchErrorKind::BadUrl, ""))?;
             Ok(Source::Discovery {
                 issuer: issuer.into(),
                 config_url,
