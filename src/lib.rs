@@ -143,9 +143,9 @@
 //! store cannot answer, the layer **fails closed** (503 with `Retry-After: 1`) unless
 //! [`allow_revocation_outage`](JwtLayer::allow_revocation_outage) says otherwise; the outage is
 //! logged as one `warn` when it starts, one a minute with the count of requests it touched, and
-//! one `info` when the store answers again. The Redis store calls a connection lost when a
-//! command, or the PING it sends every second, gets no answer within its response timeout
-//! (500 ms; `RedisStoreBuilder::timeouts` raises it for a Redis that can be slow to answer).
+//! one `info` when the store answers again. The Redis store calls a connection lost when the
+//! PING it sends every second gets no answer within its response timeout (500 ms;
+//! `RedisStoreBuilder::timeouts` raises it for a Redis that can be slow to answer).
 //!
 //! # Authorization: scopes, roles and predicates
 //!

@@ -227,14 +227,11 @@ impl Dpop {
             .map_err(AuthError::InvalidDpopProof)?;
         let mut next_nonce = None;
         if let Some(nonces) = &self.nonces {
-            match proof.nonce() {
-                Some(nonce) if nonces.check(nonce, now) => {
-                    next_nonce = nonces
-                        .newer_than(nonce, now)
-                        .and_then(|next| HeaderValue::try_from(next).ok());
-                }
-                _ => return Err(AuthError::InvalidDpopProof(DpopError::UseNonce)),
-            }
+            let window = proof.nonce().and_then(|nonce| nonces.window_of(nonce, now));
+            let window = window.ok_or(AuthError::InvalidDpopProof(DpopError::UseNonce))?;
+            next_nonce = nonces
+                .renewal_after(window, now)
+                .and_then(|next| HeaderValue::try_from(next).ok());
         }
         let bound_to = bound_to.ok_or(AuthError::DpopBinding)?;
         proof

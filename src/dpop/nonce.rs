@@ -78,45 +78,55 @@ impl Nonces {
     /// Whether `nonce` was given out by these nonces (this secret) at `now`, in the lifetime
     /// before, or in the next one (by an instance whose clock runs ahead).
     pub fn check(&self, nonce: &str, now: u64) -> bool {
-        if nonce.len() > MAX_NONCE_LEN {
-            return false;
-        }
-        let Some((window, mac)) = nonce.split_once('.') else {
-            return false;
-        };
-        // The number as `current` writes it: `+5` or `05` would be second spellings of `5`.
-        let Some(window) = window
-            .parse::<u64>()
-            .ok()
-            .filter(|w| w.to_string() == window)
-        else {
-            return false;
-        };
-        // This window, the one before, or the next: an instance whose clock runs a little
-        // ahead may have given it out.
-        let current = now / self.lifetime;
-        (window.saturating_sub(1)..=window.saturating_add(1)).contains(&current)
-            && self
-                .verifying
-                .check_signature(message(window).as_bytes(), mac)
-                .is_ok()
+        self.window_of(nonce, now).is_some()
     }
 
-    /// The current nonce, when `nonce` (one [`check`](Self::check) took) was given out in an
-    /// earlier lifetime: what to send in `DPoP-Nonce` with a successful response, so that a
-    /// client moves on before its nonce expires (RFC 9449 §8.2). `None` while it is current.
+    /// The current nonce, when `nonce` is one [`check`](Self::check) takes but was given out
+    /// in an earlier lifetime: what to send in `DPoP-Nonce` with a successful response, so
+    /// that a client moves on before its nonce expires (RFC 9449 §8.2). `None` for a nonce
+    /// of this lifetime or the next, and for one `check` refuses.
     ///
     /// ```
     /// # let nonces = tower_jwt_auth::dpop::Nonces::new(b"a secret of at least 32 bytes, shared!")?
     /// #     .lifetime(std::time::Duration::from_secs(60));
     /// let nonce = nonces.current(1_800_000_000);
-    /// assert_eq!(nonces.newer_than(&nonce, 1_800_000_059), None);
-    /// assert_eq!(nonces.newer_than(&nonce, 1_800_000_060), Some(nonces.current(1_800_000_060)));
+    /// assert_eq!(nonces.renewal(&nonce, 1_800_000_059), None);
+    /// assert_eq!(nonces.renewal(&nonce, 1_800_000_060), Some(nonces.current(1_800_000_060)));
+    /// assert_eq!(nonces.renewal("0.forged", 1_800_000_060), None);
     /// # Ok::<(), tower_jwt_auth::keys::KeyError>(())
     /// ```
-    pub fn newer_than(&self, nonce: &str, now: u64) -> Option<String> {
-        let window = nonce.split_once('.')?.0.parse::<u64>().ok()?;
+    pub fn renewal(&self, nonce: &str, now: u64) -> Option<String> {
+        let window = self.window_of(nonce, now)?;
+        self.renewal_after(window, now)
+    }
+
+    /// The current nonce when `window` (a nonce's that passed) is an earlier lifetime's.
+    pub(crate) fn renewal_after(&self, window: u64, now: u64) -> Option<String> {
         (window < now / self.lifetime).then(|| self.current(now))
+    }
+
+    /// The window `nonce` names, when these nonces gave it out at `now`, in the lifetime
+    /// before, or in the next one.
+    pub(crate) fn window_of(&self, nonce: &str, now: u64) -> Option<u64> {
+        if nonce.len() > MAX_NONCE_LEN {
+            return None;
+        }
+        let (window, mac) = nonce.split_once('.')?;
+        // The number as `current` writes it: `+5` or `05` would be second spellings of `5`.
+        let window = window
+            .parse::<u64>()
+            .ok()
+            .filter(|w| w.to_string() == window)?;
+        // This window, the one before, or the next: an instance whose clock runs a little
+        // ahead may have given it out.
+        let current = now / self.lifetime;
+        let near = (window.saturating_sub(1)..=window.saturating_add(1)).contains(&current);
+        let genuine = near
+            && self
+                .verifying
+                .check_signature(message(window).as_bytes(), mac)
+                .is_ok();
+        genuine.then_some(window)
     }
 
     fn mac(&self, window: u64) -> String {

@@ -11,12 +11,14 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
-/// One event: its level, its message and its other fields (`name=value`, space-separated).
+/// One event: its level, its message, its other fields (`name=value`, space-separated), and
+/// when it was recorded.
 #[derive(Clone, Debug)]
 pub struct Line {
     pub level: Level,
     pub message: String,
     pub fields: String,
+    pub at: std::time::Instant,
 }
 
 /// The lines logged so far; a [`Layer`] to install with [`Lines::subscriber`].
@@ -75,6 +77,7 @@ impl<S: Subscriber> Layer<S> for Lines {
                 level: *meta.level(),
                 message: String::new(),
                 fields: String::new(),
+                at: std::time::Instant::now(),
             };
             event.record(&mut Record(&mut line));
             self.0.lock().unwrap().push(line);

@@ -88,14 +88,23 @@ impl RedisServer {
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         // Whoever answers on the port must be this child: another test's Redis may hold it.
-        while server_pid(self.port) != Some(child.id()) {
+        loop {
+            let answering = server_pid(self.port);
+            if answering == Some(child.id()) {
+                break;
+            }
             if let Ok(Some(status)) = child.try_wait() {
                 return Err(status);
             }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on port {port} did not answer"
-            );
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "redis-server (pid {}) on port {port} did not answer within 10 s; the Redis \
+                     answering there is pid {answering:?} (a wrapper script that does not exec?)",
+                    child.id()
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
         self.child = Some(child);

@@ -15,7 +15,8 @@ pub async fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> Opt
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    None
+    // Once more: a poll scheduled late may have come after the event but past `within`.
+    done().then(|| start.elapsed())
 }
 
 /// Awaits `check` until it gives a value, or `None` once `within` has passed.

@@ -8,12 +8,12 @@
 use crate::common;
 use crate::examples;
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::wait::eventually_some;
 use examples::Example;
@@ -340,16 +340,17 @@ struct Processes {
 impl Browser {
     async fn start(tools: &Tools) -> Self {
         // The port is free when picked but not held: another test may take it before
-        // chromedriver binds it, which then exits; another port is tried.
+        // chromedriver binds it, which then exits (it needs the IPv4 port); another port is
+        // tried.
         for _ in 0..5 {
             let port = free_port();
             let mut driver = Command::new(&tools.chromedriver)
                 .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("start chromedriver");
-            if !listening(&mut driver, port).await {
+            if !listening(&mut driver).await {
                 let _ = driver.kill();
                 let _ = driver.wait();
                 continue;
@@ -385,24 +386,30 @@ impl Drop for Processes {
     }
 }
 
-/// Whether `driver` came to listen on `port` (within 15 s) and, once it does, still runs:
-/// `false` when it exited, having found the port taken.
-async fn listening(driver: &mut Child, port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if !matches!(driver.try_wait(), Ok(None)) {
-            return false;
+/// Whether `driver` says it started (within 15 s): `false` when it exited instead, having
+/// found its port taken ("IPv4 port not available. Exiting..."). Its stdout is read to the
+/// end on a thread of its own, so it never blocks on a full pipe.
+async fn listening(driver: &mut Child) -> bool {
+    let stdout = driver
+        .stdout
+        .take()
+        .expect("chromedriver's stdout is piped");
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let started = lines.any(|line| line.contains("was started successfully"));
+        let _ = started_tx.send(started);
+        lines.for_each(drop);
+    });
+    match tokio::time::timeout(Duration::from_secs(15), started).await {
+        Ok(Ok(started)) => started,
+        Ok(Err(_)) => false,
+        Err(_) => {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            panic!("chromedriver neither started nor exited within 15 s");
         }
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not listen on {addr}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Something listens; chromedriver, if it did not exit on a failed bind.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    matches!(driver.try_wait(), Ok(None))
 }
 
 /// Opens a session in headless Chromium through the chromedriver listening on `port`.

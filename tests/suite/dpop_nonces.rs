@@ -56,7 +56,8 @@ fn api(key: &TestKey, secret: &[u8]) -> Api {
     }
 }
 
-/// `/orders` for any authenticated caller, `/admin` for the scope `admin` only, under `layer`.
+/// `/orders` for any authenticated caller, `/admin` for the scope `admin` only, and
+/// `/own-nonce`, which sets a `DPoP-Nonce` of its own, under `layer`.
 fn routes(layer: JwtLayer<Value>) -> Router {
     let admin = Requirement::<Value>::scope("admin");
     Router::new()
@@ -65,6 +66,10 @@ fn routes(layer: JwtLayer<Value>) -> Router {
             get(|Auth(c): Auth<Value>| async move { Json(c) }),
         )
         .route("/admin", get(|| async { "ok" }).layer(admin.layer()))
+        .route(
+            "/own-nonce",
+            get(|| async { ([("dpop-nonce", "the-apps-own")], "ok") }),
+        )
         .layer(layer)
 }
 
@@ -162,6 +167,10 @@ async fn a_success_with_the_last_lifetimes_nonce_hands_out_the_current_one() {
     let forbidden = api.call_path("/admin", "p-5", Some(&nonce)).await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
     assert_eq!(forbidden.headers["dpop-nonce"], next.as_str());
+    // A `DPoP-Nonce` the app sets itself is its to set.
+    let own = api.call_path("/own-nonce", "p-6", Some(&nonce)).await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert_eq!(own.headers["dpop-nonce"], "the-apps-own");
     // A refused proof gets no successor to a nonce it did not prove: a replay is refused as one.
     let replayed = api.call("p-3", Some(&nonce)).await;
     assert_eq!(replayed.status, StatusCode::UNAUTHORIZED);
@@ -191,6 +200,8 @@ async fn nonces_work_alike_when_the_keys_come_from_a_jwks_at_the_first_request()
         client,
     };
     let older = nonces().current(NOW);
+    // No keys yet: this request waits for the fetch (the layer's slow path), then the proof.
+    assert_eq!(provider.jwks_requests(), 0);
     let renewed = api.call("j-1", Some(&older)).await;
     assert_eq!(renewed.status, StatusCode::OK, "{:?}", renewed.body);
     assert_eq!(
@@ -297,11 +308,22 @@ async fn bearer_tokens_need_no_nonce_and_grpc_calls_get_it_in_their_metadata() {
         reply.headers["grpc-message"],
         "DPoP proof needs the server's nonce"
     );
-    let nonce = reply.headers["dpop-nonce"].to_str().unwrap();
-    assert!(
-        Nonces::new(SECRET)
-            .unwrap()
-            .lifetime(Duration::from_secs(60))
-            .check(nonce, NOW)
+    let nonce = reply.headers["dpop-nonce"].to_str().unwrap().to_owned();
+    assert!(nonces().check(&nonce, NOW));
+
+    // A gRPC call with the last lifetime's nonce gets the current one in its metadata too.
+    api.clock.set(NOW + 60);
+    let proof = api
+        .client
+        .proof_with_nonce("GET", &uri, &api.token, "g-2", NOW + 60, &nonce);
+    let request = Request::get("/orders")
+        .header("content-type", "application/grpc")
+        .header("authorization", format!("DPoP {}", api.token))
+        .header("dpop", proof);
+    let reply = send(&api.app, request.body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.headers["dpop-nonce"],
+        nonces().current(NOW + 60).as_str()
     );
 }

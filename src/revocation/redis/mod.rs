@@ -171,10 +171,13 @@ impl RedisStoreBuilder {
     }
 
     /// The connect timeout (default 1 s) and the response timeout of every command (default
-    /// 500 ms), the PING that watches the connection included: a connection that stops
-    /// answering is noticed within a second plus the response timeout, and the layer fails
-    /// closed from then until the store has resynced. Raise them for a Redis that can be slow to
-    /// answer (another region, a busy server) rather than fail closed on each slow reply.
+    /// 500 ms). A write (`revoke`, `consume`) that gets no answer in time fails alone; the
+    /// PING sent every second that gets none ends the connection, and the layer fails closed
+    /// until the store has resynced. Raise them for a Redis that can be slow to answer (another
+    /// region, a busy server) rather than fail closed on each slow reply, knowing what it
+    /// costs: during a stall each `consume` (refresh rotation, a DPoP proof's single use)
+    /// waits that long, and a connection that died silently is trusted for up to a second
+    /// plus the response timeout, revocations made elsewhere meanwhile unseen.
     ///
     /// ```
     /// use std::time::Duration;
