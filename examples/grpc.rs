@@ -86,14 +86,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     let access = TokenType::claim("type", "access");
     let layer = JwtLayer::<Claims>::new(verifying).token_type(access.clone());
-    eprintln!("listening on http://{addr} (gRPC: greeter.Greeter)");
     if random {
         let issuer = TokenIssuer::new(signing).token_type(access);
         let demo = issuer.issue(&Claims {
             sub: "demo-user".to_owned(),
         })?;
         eprintln!(
-            "try it (the token expires in {} s, the secret with this process):\n\n  \
+            "greeter listening on {addr}; try it (the token expires in {} s):\n\n  \
              grpcurl -plaintext -proto examples/grpc_proto/greeter.proto \\\n    \
              -H 'authorization: Bearer {}' \\\n    \
              -d '{{\"name\": \"Ferris\"}}' {addr} greeter.Greeter/SayHello\n",
@@ -101,7 +100,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
             demo.token,
         );
     } else {
-        eprintln!("tokens: HS256 under JWT_SECRET, with the claim \"type\": \"access\"");
+        eprintln!(
+            "greeter listening on {addr}; tokens: HS256 under JWT_SECRET, with the claim \
+             \"type\": \"access\""
+        );
     }
 
     Server::builder()

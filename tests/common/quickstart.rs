@@ -116,8 +116,15 @@ impl Example {
                 .unwrap_or_else(|| panic!("example {name} exited before listening"))
                 .unwrap();
             stderr.lock().unwrap().push(line.clone());
-            if let Some(rest) = line.strip_prefix("listening on ") {
-                break rest.split_whitespace().next().unwrap_or(rest).to_owned();
+            // `listening on http://…`, or the gRPC example's `greeter listening on host:port;`.
+            if let Some((_, rest)) = line.split_once("listening on ") {
+                let addr = rest.split_whitespace().next().unwrap_or(rest);
+                let addr = addr.trim_end_matches(';');
+                break if addr.contains("://") {
+                    addr.to_owned()
+                } else {
+                    format!("http://{addr}")
+                };
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
