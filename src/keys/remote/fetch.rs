@@ -19,12 +19,12 @@ const MAX_DOCUMENT: usize = 1024 * 1024;
 const DEFAULT_AGE: Duration = Duration::from_secs(10 * 60);
 const USER_AGENT: &str = concat!("tower-jwt-auth/", env!("CARGO_PKG_VERSION"));
 
-/// The client used when none is given: the configured connect and total timeouts, and, for an
-/// `https` source, no redirect to plain `http`.
+/// The client used when none is given: the configured connect timeout, and, for an `https`
+/// source, no redirect to plain `http`. The total timeout is [`get`]'s, for every client: a
+/// second one here would race it and tell the same timeout in other words.
 pub(super) fn client(config: &Config, url: &Url) -> Result<Client, FetchError> {
     Client::builder()
         .connect_timeout(config.connect)
-        .timeout(config.total)
         .https_only(url.scheme() == "https")
         .user_agent(USER_AGENT)
         .build()
