@@ -48,7 +48,7 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Starts the server on its port again and waits until it answers PING.
+    /// Starts the server on its port again and waits until it answers (as itself).
     pub fn start_again(&mut self) {
         if let Err(status) = self.try_start() {
             panic!(
@@ -59,8 +59,8 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server on its port and waits until it answers PING; the exit status when it
-    /// exits instead (its port taken, say).
+    /// Starts the server on its port and waits until it answers `INFO` with its own pid; the
+    /// exit status when it exits instead (its port taken, say).
     fn try_start(&mut self) -> Result<(), std::process::ExitStatus> {
         assert!(self.child.is_none(), "redis-server is already running");
         let port = self.port.to_string();

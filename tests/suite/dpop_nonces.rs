@@ -39,12 +39,9 @@ struct Api {
 /// access token bound to the client's key.
 fn api(key: &TestKey, secret: &[u8]) -> Api {
     let clock = ManualClock::new(NOW);
-    let nonces = Nonces::new(secret)
-        .unwrap()
-        .lifetime(Duration::from_secs(60));
     let layer = JwtLayer::<Value>::new(key.verifying_key())
         .clock(clock.clone())
-        .dpop(Dpop::allowed(ORIGIN).unwrap().nonces(nonces));
+        .dpop(Dpop::allowed(ORIGIN).unwrap().nonces(nonces(secret)));
     let client = Client::new(7);
     let token = common::bound_token(key, &layer, &client);
     let app = routes(layer);
@@ -96,9 +93,10 @@ impl Api {
     }
 }
 
-/// The nonces the tests' layers make, for the test to compute what they hand out.
-fn nonces() -> Nonces {
-    Nonces::new(SECRET)
+/// The nonces of `secret` as the tests' layers make them (each given out for 60 seconds), also
+/// for a test to compute what a layer hands out.
+fn nonces(secret: &[u8]) -> Nonces {
+    Nonces::new(secret)
         .unwrap()
         .lifetime(Duration::from_secs(60))
 }
@@ -157,7 +155,7 @@ async fn a_success_with_the_last_lifetimes_nonce_hands_out_the_current_one() {
     assert_eq!(renewed.status, StatusCode::OK, "{:?}", renewed.body);
     assert_eq!(renewed.body["sub"], "ada");
     let next = renewed.headers["dpop-nonce"].to_str().unwrap().to_owned();
-    assert_eq!(next, nonces().current(NOW + 60));
+    assert_eq!(next, nonces(SECRET).current(NOW + 60));
     assert_ne!(next, nonce);
     let moved_on = api.call("p-4", Some(&next)).await;
     assert_eq!(moved_on.status, StatusCode::OK);
@@ -186,7 +184,7 @@ async fn nonces_work_alike_when_the_keys_come_from_a_jwks_at_the_first_request()
     let layer = JwtLayer::<Value>::new(keys)
         .issuer(provider.issuer())
         .clock(clock.clone())
-        .dpop(Dpop::required(ORIGIN).unwrap().nonces(nonces()));
+        .dpop(Dpop::required(ORIGIN).unwrap().nonces(nonces(SECRET)));
     let client = Client::new(9);
     let token = provider
         .issuer_for(&layer)
@@ -199,14 +197,14 @@ async fn nonces_work_alike_when_the_keys_come_from_a_jwks_at_the_first_request()
         token,
         client,
     };
-    let older = nonces().current(NOW);
+    let older = nonces(SECRET).current(NOW);
     // No keys yet: this request waits for the fetch (the layer's slow path), then the proof.
     assert_eq!(provider.jwks_requests(), 0);
     let renewed = api.call("j-1", Some(&older)).await;
     assert_eq!(renewed.status, StatusCode::OK, "{:?}", renewed.body);
     assert_eq!(
         renewed.headers["dpop-nonce"],
-        nonces().current(NOW + 60).as_str()
+        nonces(SECRET).current(NOW + 60).as_str()
     );
     assert_eq!(provider.jwks_requests(), 1);
     // The same checks as with keys at hand: no nonce, a replay (the same `jti`, all else as
@@ -231,15 +229,9 @@ async fn forged_foreign_future_and_malformed_nonces_are_refused() {
     let api = api(&key, SECRET);
     let nonce = use_nonce(&api.call("p-0", None).await);
     let (window, mac) = nonce.split_once('.').unwrap();
-    let other_secret = Nonces::new(b"another secret of at least 32 bytes!!")
-        .unwrap()
-        .lifetime(Duration::from_secs(60))
-        .current(NOW);
+    let other_secret = nonces(b"another secret of at least 32 bytes!!").current(NOW);
     // Two lifetimes ahead: no instance's clock is that far off.
-    let future = Nonces::new(SECRET)
-        .unwrap()
-        .lifetime(Duration::from_secs(60))
-        .current(NOW + 120);
+    let future = nonces(SECRET).current(NOW + 120);
     let mut flipped = mac.to_owned().into_bytes();
     flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(flipped).unwrap();
@@ -309,7 +301,7 @@ async fn bearer_tokens_need_no_nonce_and_grpc_calls_get_it_in_their_metadata() {
         "DPoP proof needs the server's nonce"
     );
     let nonce = reply.headers["dpop-nonce"].to_str().unwrap().to_owned();
-    assert!(nonces().check(&nonce, NOW));
+    assert!(nonces(SECRET).check(&nonce, NOW));
 
     // A gRPC call with the last lifetime's nonce gets the current one in its metadata too.
     api.clock.set(NOW + 60);
@@ -324,6 +316,6 @@ async fn bearer_tokens_need_no_nonce_and_grpc_calls_get_it_in_their_metadata() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.headers["dpop-nonce"],
-        nonces().current(NOW + 60).as_str()
+        nonces(SECRET).current(NOW + 60).as_str()
     );
 }

@@ -75,12 +75,7 @@ impl TestServer {
     }
 
     async fn client(&self) -> GreeterClient {
-        let channel = Channel::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        GreeterClient::new(channel)
+        client_at(format!("http://{}", self.addr)).await
     }
 
     fn calls(&self) -> usize {
@@ -256,13 +251,9 @@ async fn bearer_scheme_without_token_is_unauthenticated_invalid_request() {
     );
 }
 
-/// A client of the running `grpc` example.
-async fn example_client(example: &Example) -> GreeterClient {
-    let channel = Channel::from_shared(example.url(""))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+/// A greeter client connected to the server at `url` (`http://host:port`).
+async fn client_at(url: String) -> GreeterClient {
+    let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
     GreeterClient::new(channel)
 }
 
@@ -277,7 +268,7 @@ async fn the_example_prints_a_demo_token_for_its_random_secret_and_it_works() {
     })
     .await
     .expect("no demo token printed");
-    let mut client = example_client(&example).await;
+    let mut client = client_at(example.url("")).await;
     let reply = client.say_hello(hello(&[&bearer(&token)])).await.unwrap();
     assert_eq!(
         reply.get_ref().message,
@@ -313,7 +304,7 @@ async fn with_a_real_secret_the_example_prints_no_token_and_takes_the_issuers() 
             .any(|l| l.contains("Bearer ") || l.contains("eyJ")),
         "a token signed with the real secret was printed: {told:?}"
     );
-    let mut client = example_client(&example).await;
+    let mut client = client_at(example.url("")).await;
     let reply = client
         .say_hello(hello(&[&bearer(&access_token("ada"))]))
         .await
